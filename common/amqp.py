@@ -1,0 +1,58 @@
+"""RabbitMQ connection and the one idempotent declaration of revotp's topology."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aio_pika
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractQueue, AbstractRobustConnection
+from aiormq.exceptions import AMQPConnectionError
+
+from common.names import SMS_ROUTING_KEY, Names
+
+log = structlog.get_logger(__name__)
+
+
+async def connect_amqp(url: str, *, name: str, attempts: int = 10, delay_s: float = 1.0) -> AbstractRobustConnection:
+    """A robust connection (it reconnects on its own once up) named for the broker's UI.
+
+    The first connection is retried a bounded number of times, so a process started together
+    with its broker waits for it instead of failing.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return await aio_pika.connect_robust(url, client_properties={"connection_name": name})
+        except (AMQPConnectionError, OSError) as exc:
+            log.warning("rabbitmq_unreachable", attempt=attempt, of=attempts, error=str(exc))
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(delay_s)
+    raise AssertionError("unreachable")
+
+
+async def declare_topology(channel: AbstractChannel, names: Names, *, max_deliveries: int) -> AbstractQueue:
+    """Declare exchanges, the inbound quorum queue and its dead-letter queue; return the inbound queue.
+
+    A quorum queue replicates across a cluster and counts deliveries, so a message that keeps
+    failing is dead-lettered after ``max_deliveries`` instead of blocking the queue forever.
+    """
+    dead_exchange = await channel.declare_exchange(
+        names.dead_letter_exchange, aio_pika.ExchangeType.FANOUT, durable=True
+    )
+    dead_queue = await channel.declare_queue(
+        names.dead_letter_queue, durable=True, arguments={"x-queue-type": "quorum"}
+    )
+    await dead_queue.bind(dead_exchange)
+    exchange = await channel.declare_exchange(names.inbound_exchange, aio_pika.ExchangeType.DIRECT, durable=True)
+    queue = await channel.declare_queue(
+        names.inbound_queue,
+        durable=True,
+        arguments={
+            "x-queue-type": "quorum",
+            "x-delivery-limit": max_deliveries,
+            "x-dead-letter-exchange": names.dead_letter_exchange,
+        },
+    )
+    await queue.bind(exchange, routing_key=SMS_ROUTING_KEY)
+    return queue

@@ -1,0 +1,64 @@
+"""Keys derived from the one server secret, and everything signed or hashed with them.
+
+Codes exist in clear only in the create response: the store keeps ``HMAC(code key, …)``, so a
+copy of Redis alone does not reveal or brute-force a code. Watch tokens are MACs, so they need
+no storage. Idempotent replays of a create are sealed with AES-GCM for the challenge's lifetime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+_SEP = "\x1f"
+
+
+def _derive(root: bytes, label: str) -> bytes:
+    return HKDF(algorithm=SHA256(), length=32, salt=None, info=label.encode()).derive(root)
+
+
+class Keyring:
+    def __init__(self, root_secret: bytes) -> None:
+        if len(root_secret) < 16:
+            raise ValueError("the server secret must be at least 16 bytes")
+        self._code_key = _derive(root_secret, "revotp code hash v1")
+        self._watch_key = _derive(root_secret, "revotp watch token v1")
+        self._seal = AESGCM(_derive(root_secret, "revotp seal v1"))
+
+    def code_hash(self, tenant_id: str, phone: str, code: str) -> str:
+        """Keyed hash of a code; the tenant and phone make equal codes hash apart."""
+        message = _SEP.join((tenant_id, phone, code)).encode()
+        return hmac.new(self._code_key, message, hashlib.sha256).hexdigest()
+
+    def watch_token(self, tenant_id: str, challenge_id: str) -> str:
+        """``<tenant>.<mac>``: opens the event socket of one challenge and nothing else."""
+        return f"{tenant_id}.{self._watch_mac(tenant_id, challenge_id)}"
+
+    def watch_tenant(self, token: str, challenge_id: str) -> str | None:
+        """The tenant a watch token was issued by for this challenge, or None."""
+        tenant_id, _, mac = token.rpartition(".")
+        if not tenant_id or not mac:
+            return None
+        expected = self._watch_mac(tenant_id, challenge_id)
+        return tenant_id if hmac.compare_digest(mac.encode(), expected.encode()) else None
+
+    def _watch_mac(self, tenant_id: str, challenge_id: str) -> str:
+        message = _SEP.join((tenant_id, challenge_id)).encode()
+        return hmac.new(self._watch_key, message, hashlib.sha256).hexdigest()[:40]
+
+    def seal(self, plaintext: bytes, context: str) -> bytes:
+        nonce = secrets.token_bytes(12)
+        return nonce + self._seal.encrypt(nonce, plaintext, context.encode())
+
+    def unseal(self, sealed: bytes, context: str) -> bytes:
+        return self._seal.decrypt(sealed[:12], sealed[12:], context.encode())
+
+
+def api_key_digest(api_key: str) -> str:
+    """API keys are 256-bit random strings, so a plain SHA-256 is a sufficient stored form."""
+    return hashlib.sha256(api_key.encode()).hexdigest()

@@ -1,0 +1,44 @@
+"""The one wire schema between ingest and matcher: an inbound SMS accepted by ingest."""
+
+from __future__ import annotations
+
+import msgspec
+
+SCHEMA_VERSION = 1
+
+
+class MessageDecodeError(ValueError):
+    """The body is not an InboundSms: a poison message, never worth a retry."""
+
+
+class InboundSms(msgspec.Struct, frozen=True, kw_only=True):
+    """One SMS as a provider delivered it, stamped by ingest when accepted."""
+
+    message_id: str  # ingest's own id (uuid4 hex), copied into the AMQP message_id
+    provider: str  # route name: generic, twilio, …
+    provider_message_id: str  # the provider's id; (provider, id) dedupes retries
+    sender: str  # as the provider wrote it; the matcher reads it as a phone number
+    recipient: str
+    text: str
+    accepted_at_ms: int  # when ingest accepted it; expiry is judged against this
+    sender_country: str | None = None  # ISO region hint some providers send
+    received_at: str | None = None  # the provider's own timestamp, informational
+    schema_version: int = SCHEMA_VERSION
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(InboundSms)
+
+
+def encode(sms: InboundSms) -> bytes:
+    return _encoder.encode(sms)
+
+
+def decode(body: bytes) -> InboundSms:
+    try:
+        sms = _decoder.decode(body)
+    except msgspec.DecodeError as exc:
+        raise MessageDecodeError(str(exc)) from exc
+    if sms.schema_version != SCHEMA_VERSION:
+        raise MessageDecodeError(f"unsupported schema_version {sms.schema_version}")
+    return sms

@@ -1,0 +1,93 @@
+"""Every Redis key and AMQP name, derived from the namespace in one place.
+
+Keys that one atomic step touches together carry the same hash tag ``{t:<tenant>}`` so that
+they live in one Redis Cluster slot; the few global keys are only read or written on their own.
+"""
+
+from __future__ import annotations
+
+import re
+
+TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+SMS_ROUTING_KEY = "sms"
+
+
+class Names:
+    """Names for one deployment (``REVOTP_NAMESPACE``)."""
+
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+
+    # --- AMQP -------------------------------------------------------------------------------
+    @property
+    def inbound_exchange(self) -> str:
+        return f"{self.namespace}.inbound"
+
+    @property
+    def inbound_queue(self) -> str:
+        return f"{self.namespace}.inbound.sms"
+
+    @property
+    def dead_letter_exchange(self) -> str:
+        return f"{self.namespace}.dead"
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return f"{self.namespace}.inbound.sms.dead"
+
+    # --- Redis: global -----------------------------------------------------------------------
+    @property
+    def tenants(self) -> str:
+        """Hash tenant id → tenant record (JSON)."""
+        return f"{self.namespace}:tenants"
+
+    @property
+    def api_keys(self) -> str:
+        """Hash sha256(api key) → tenant id."""
+        return f"{self.namespace}:api-keys"
+
+    @property
+    def server_key(self) -> str:
+        """The generated secret used when ``REVOTP_SECRET_KEY`` is unset (dev only)."""
+        return f"{self.namespace}:server-key"
+
+    @property
+    def deadlines(self) -> str:
+        """Sorted set ``<tenant>/<challenge id>`` scored by expires_at (ms), read by sweepers."""
+        return f"{self.namespace}:deadlines"
+
+    def route(self, phone: str, virtual_number: str) -> str:
+        """Set of tenants that may hold a pending challenge for this sender and number."""
+        return f"{self.namespace}:route:{phone}:{virtual_number}"
+
+    # --- Redis: per tenant (one cluster slot each) -------------------------------------------
+    def _tenant(self, tenant_id: str) -> str:
+        return f"{self.namespace}:{{t:{tenant_id}}}"
+
+    def challenge(self, tenant_id: str, challenge_id: str) -> str:
+        return f"{self._tenant(tenant_id)}:ch:{challenge_id}"
+
+    def pending(self, tenant_id: str, phone: str, virtual_number: str) -> str:
+        """Set of the tenant's pending challenge ids for one sender and virtual number."""
+        return f"{self._tenant(tenant_id)}:pending:{phone}:{virtual_number}"
+
+    def events(self, tenant_id: str) -> str:
+        """The tenant's event log (a stream): the outbox the notifier reads."""
+        return f"{self._tenant(tenant_id)}:events"
+
+    def seen(self, tenant_id: str, provider: str, provider_message_id: str) -> str:
+        """Marks a provider message as applied to this tenant's challenges."""
+        return f"{self._tenant(tenant_id)}:seen:{provider}:{provider_message_id}"
+
+    def idempotency(self, tenant_id: str, key: str) -> str:
+        return f"{self._tenant(tenant_id)}:idem:{key}"
+
+    @staticmethod
+    def deadline_member(tenant_id: str, challenge_id: str) -> str:
+        return f"{tenant_id}/{challenge_id}"
+
+    @staticmethod
+    def parse_deadline_member(member: str) -> tuple[str, str]:
+        tenant_id, _, challenge_id = member.partition("/")
+        return tenant_id, challenge_id

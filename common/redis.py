@@ -1,0 +1,63 @@
+"""One ``redis.asyncio`` client per process, checked at start with a bounded, logged retry."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from common.keyring import Keyring
+from common.names import Names
+from common.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+# Redis errors that mean "not reachable right now": retry later, never blame the message.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+def text(value: object) -> str:
+    """A Redis reply (bytes, as this client returns them) as text."""
+    if isinstance(value, bytes):
+        return value.decode()
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"expected a Redis string reply, got {type(value).__name__}")
+
+
+async def connect_redis(url: str, *, attempts: int = 10, delay_s: float = 0.5) -> Redis:
+    client: Redis = Redis.from_url(url, health_check_interval=10, socket_timeout=10)
+    for attempt in range(1, attempts + 1):
+        try:
+            await client.ping()
+        except TRANSIENT_ERRORS as exc:
+            log.warning("redis_unreachable", attempt=attempt, of=attempts, error=str(exc))
+            if attempt == attempts:
+                await client.aclose()
+                raise
+            await asyncio.sleep(delay_s)
+        else:
+            info = await client.info("server")
+            log.info("redis_connected", version=info.get("redis_version"))
+            return client
+    raise AssertionError("unreachable")
+
+
+async def load_keyring(redis: Redis, settings: Settings, names: Names) -> Keyring:
+    """The keyring from ``REVOTP_SECRET_KEY``; unset, a secret generated once and kept in Redis.
+
+    Keeping the secret beside the hashes defeats their purpose, so that fallback is for local
+    use only and says so at start.
+    """
+    if settings.secret_key:
+        return Keyring(settings.secret_key.encode())
+    await redis.set(names.server_key, secrets.token_hex(32), nx=True)
+    stored = await redis.get(names.server_key)
+    log.warning(
+        "secret_key_unset", detail="using a generated secret kept in Redis; set REVOTP_SECRET_KEY in production"
+    )
+    return Keyring(text(stored).encode())

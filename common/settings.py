@@ -1,0 +1,91 @@
+"""Process configuration, read once from ``REVOTP_*`` variables and passed in explicitly."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import msgspec
+
+from common.phones import to_e164
+
+PREFIX = "REVOTP_"
+
+# Settings whose environment value is a comma-separated list.
+_LIST_FIELDS = frozenset({"virtual_numbers", "bootstrap_tenants"})
+
+
+class SettingsError(ValueError):
+    """A ``REVOTP_*`` variable holds a value the process cannot run with."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Every knob of every service; all optional, loopback defaults (API.md §1)."""
+
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    namespace: str = "revotp"
+    host: str = "127.0.0.1"
+    ingest_port: int = 8080
+    matcher_port: int = 8095
+    notifier_port: int = 8090
+    virtual_numbers: tuple[str, ...] = ("+15550100000",)
+    default_region: str = "US"
+    bootstrap_tenants: tuple[str, ...] = ()
+    public_url: str = "http://127.0.0.1:8080"
+    # Root of every keyed hash and token. Unset: generated once and kept in Redis (dev only).
+    secret_key: str = ""
+    insecure_no_signatures: bool = False
+    # ingest: how long a publish may wait for the broker's confirm before answering 503.
+    publish_timeout_s: float = 5.0
+    # matcher: unacknowledged deliveries per process, and deliveries before dead-lettering.
+    prefetch: int = 64
+    max_deliveries: int = 5
+    shutdown_grace_s: float = 10.0
+    # matcher: how long past expires_at the sweeper waits for SMS still in the queue.
+    expiry_grace_ms: int = 1000
+    sweep_interval_s: float = 0.5
+    # notifier
+    ws_ping_s: float = 20.0
+    ws_queue_limit: int = 1000
+    event_retention_s: int = 86_400
+    # None: JSON logs when stderr is not a terminal.
+    log_json: bool | None = None
+    log_level: str = "info"
+    # Every REVOTP_* variable as given, for per-provider options (REVOTP_<PROVIDER>_<OPTION>).
+    env: dict[str, str] = msgspec.field(default_factory=dict)
+
+    def provider_option(self, provider: str, option: str) -> str:
+        """``REVOTP_<PROVIDER>_<OPTION>``, empty when unset (``android-sms-gateway`` → ``ANDROID_SMS_GATEWAY``)."""
+        name = f"{PREFIX}{provider.upper().replace('-', '_')}_{option.upper()}"
+        return self.env.get(name, "")
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from ``environ`` (default ``os.environ``); a bad value raises SettingsError."""
+    environ = os.environ if environ is None else environ
+    given = {key: value for key, value in environ.items() if key.startswith(PREFIX)}
+    raw: dict[str, object] = {"env": given}
+    for field in msgspec.structs.fields(Settings):
+        value = given.get(PREFIX + field.name.upper())
+        if value is None or field.name == "env" or (value == "" and field.name != "secret_key"):
+            continue
+        if field.name in _LIST_FIELDS:
+            raw[field.name] = [item.strip() for item in value.split(",") if item.strip()]
+        else:
+            raw[field.name] = value
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"invalid configuration: {exc}") from exc
+    if settings.event_retention_s < 86_400:
+        raise SettingsError("REVOTP_EVENT_RETENTION_S must keep events at least 24 h (86400)")
+    if not settings.virtual_numbers:
+        raise SettingsError("REVOTP_VIRTUAL_NUMBERS must name at least one number")
+    numbers = []
+    for raw_number in settings.virtual_numbers:
+        number = to_e164(raw_number, settings.default_region)
+        if number is None:
+            raise SettingsError(f"REVOTP_VIRTUAL_NUMBERS: {raw_number!r} is not a phone number")
+        numbers.append(number)
+    return msgspec.structs.replace(settings, virtual_numbers=tuple(numbers))

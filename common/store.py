@@ -1,0 +1,153 @@
+"""The challenge store: Redis keys and the atomic script behind every state change."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from importlib import resources
+
+import msgspec
+from redis.asyncio import Redis
+from redis.typing import EncodableT
+
+from common.challenges import Challenge, Status
+from common.names import Names
+from common.redis import text
+
+# Any SMS carrying a provider message id is deduplicated for this long per tenant.
+SEEN_TTL_MS = 48 * 3600 * 1000
+# Challenges stay readable (GET, watch socket) this long after they expire.
+RETENTION_AFTER_EXPIRY_MS = 24 * 3600 * 1000
+
+_SCRIPT = resources.files("common").joinpath("lua/challenges.lua").read_text()
+
+
+class CancelOutcome(enum.Enum):
+    CANCELED = "canceled"
+    MISSING = "missing"
+    CONFLICT = "conflict"
+
+
+class Verdict(msgspec.Struct, frozen=True):
+    """What one SMS did to one challenge; ``event_id`` is empty when nothing changed."""
+
+    challenge_id: str
+    status: Status
+    attempts: int
+    event_id: str
+
+
+class MatchResult(msgspec.Struct, frozen=True):
+    duplicate: bool
+    verdicts: tuple[Verdict, ...] = ()
+
+
+class ChallengeStore:
+    def __init__(self, redis: Redis, names: Names, *, event_retention_ms: int) -> None:
+        self._redis = redis
+        self.names = names
+        self._retention_ms = event_retention_ms
+        self._script = redis.register_script(_SCRIPT)
+
+    def _min_event_id(self, now_ms: int) -> str:
+        return str(now_ms - self._retention_ms)
+
+    async def create(self, challenge: Challenge, code_hash: str) -> None:
+        """Store a new pending challenge and make it findable by sender and by deadline.
+
+        The route and deadline entries are written first: a crash between the steps leaves a
+        harmless pointer to nothing, never a challenge that no SMS or sweeper can reach.
+        """
+        names = self.names
+        keep_until = challenge.expires_at + RETENTION_AFTER_EXPIRY_MS
+        route = names.route(challenge.phone, challenge.virtual_number)
+        pending = names.pending(challenge.tenant_id, challenge.phone, challenge.virtual_number)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.sadd(route, challenge.tenant_id)
+            # Only extend: a longer-lived challenge of another tenant may share the route.
+            pipe.pexpireat(route, challenge.expires_at + 60_000, gt=True)
+            pipe.pexpireat(route, challenge.expires_at + 60_000, nx=True)
+            member = names.deadline_member(challenge.tenant_id, challenge.id)
+            pipe.zadd(names.deadlines, {member: challenge.expires_at})
+            await pipe.execute()
+        key = names.challenge(challenge.tenant_id, challenge.id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=challenge.to_redis_hash(code_hash))
+            pipe.pexpireat(key, keep_until)
+            pipe.sadd(pending, challenge.id)
+            pipe.pexpireat(pending, challenge.expires_at + 60_000, gt=True)
+            pipe.pexpireat(pending, challenge.expires_at + 60_000, nx=True)
+            await pipe.execute()
+
+    async def get(self, tenant_id: str, challenge_id: str) -> Challenge | None:
+        raw = await self._redis.hgetall(self.names.challenge(tenant_id, challenge_id))
+        return Challenge.from_redis_hash(raw) if raw else None
+
+    async def cancel(self, challenge: Challenge, now_ms: int) -> tuple[CancelOutcome, Status | None]:
+        keys = self._keys_of(challenge)
+        reply = await self._script(keys=keys, args=["cancel", now_ms, self._min_event_id(now_ms)])
+        outcome = CancelOutcome(text(reply[0]))
+        status = Status(text(reply[1])) if outcome is CancelOutcome.CONFLICT else None
+        return outcome, status
+
+    async def expire(self, challenge: Challenge, *, cutoff_ms: int, now_ms: int) -> bool:
+        """Expire the challenge if still pending and due by ``cutoff_ms``; True when it did."""
+        keys = self._keys_of(challenge)
+        args: list[EncodableT] = ["expire", now_ms, self._min_event_id(now_ms), cutoff_ms]
+        reply = await self._script(keys=keys, args=args)
+        return bool(reply[0] == b"expired")
+
+    async def match(
+        self,
+        tenant_id: str,
+        *,
+        provider: str,
+        provider_message_id: str,
+        phone: str,
+        virtual_number: str,
+        accepted_at_ms: int,
+        now_ms: int,
+        candidate_hashes: Mapping[str, Sequence[str]],
+    ) -> MatchResult:
+        """Apply one SMS to the tenant's pending challenges for this sender and number."""
+        names = self.names
+        pending = names.pending(tenant_id, phone, virtual_number)
+        challenge_ids = sorted(text(member) for member in await self._redis.smembers(pending))
+        keys = [
+            names.events(tenant_id),
+            names.seen(tenant_id, provider, provider_message_id),
+            pending,
+            *(names.challenge(tenant_id, challenge_id) for challenge_id in challenge_ids),
+        ]
+        args: list[EncodableT] = ["match", now_ms, self._min_event_id(now_ms), accepted_at_ms, SEEN_TTL_MS]
+        for spec, hashes in candidate_hashes.items():
+            args += [spec, len(hashes), *hashes]
+        reply = await self._script(keys=keys, args=args)
+        if reply[0] == b"duplicate":
+            return MatchResult(duplicate=True)
+        fields = [text(value) for value in reply[1:]]
+        verdicts = tuple(
+            Verdict(fields[i], Status(fields[i + 1]), int(fields[i + 2]), fields[i + 3])
+            for i in range(0, len(fields), 4)
+        )
+        return MatchResult(duplicate=False, verdicts=verdicts)
+
+    async def tenants_for(self, phone: str, virtual_number: str) -> list[str]:
+        members = await self._redis.smembers(self.names.route(phone, virtual_number))
+        return sorted(text(member) for member in members)
+
+    async def due(self, cutoff_ms: int, limit: int) -> list[tuple[str, str]]:
+        """(tenant, challenge id) pairs whose deadline is at or before ``cutoff_ms``."""
+        members = await self._redis.zrangebyscore(self.names.deadlines, "-inf", cutoff_ms, start=0, num=limit)
+        return [self.names.parse_deadline_member(text(member)) for member in members]
+
+    async def forget_deadline(self, tenant_id: str, challenge_id: str) -> None:
+        await self._redis.zrem(self.names.deadlines, self.names.deadline_member(tenant_id, challenge_id))
+
+    def _keys_of(self, challenge: Challenge) -> list[str]:
+        names = self.names
+        return [
+            names.challenge(challenge.tenant_id, challenge.id),
+            names.pending(challenge.tenant_id, challenge.phone, challenge.virtual_number),
+            names.events(challenge.tenant_id),
+        ]

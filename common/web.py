@@ -1,0 +1,97 @@
+"""HTTP conventions shared by every revotp server: the JSON error envelope and middlewares."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping
+
+import msgspec
+import structlog
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+log = structlog.get_logger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+
+_CODES_BY_STATUS = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "rate_limited",
+    503: "service_unavailable",
+}
+
+
+class ApiError(Exception):
+    """An answer other than success, raised by domain code and rendered by the middleware."""
+
+    def __init__(self, status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+    def response(self) -> web.Response:
+        return error_response(self.status, self.code, self.message, headers=self.headers)
+
+
+def error_response(status: int, code: str, message: str, *, headers: Mapping[str, str] | None = None) -> web.Response:
+    body = msgspec.json.encode({"error": {"code": code, "message": message}})
+    return web.Response(status=status, body=body, content_type="application/json", headers=headers)
+
+
+def json_response(payload: object, *, status: int = 200) -> web.Response:
+    return web.Response(status=status, body=msgspec.json.encode(payload), content_type="application/json")
+
+
+def service_unavailable(message: str, *, retry_after_s: int = 2) -> ApiError:
+    return ApiError(503, "service_unavailable", message, headers={"Retry-After": str(retry_after_s)})
+
+
+def require_content_type(request: web.Request, *expected: str) -> None:
+    if request.content_type not in expected:
+        raise ApiError(415, "unsupported_media_type", f"Content-Type must be {' or '.join(expected)}")
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Bind one request id to every log line of this request (and echo it back)."""
+    request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    response = await handler(request)
+    if not response.prepared:
+        response.headers["X-Request-Id"] = request_id
+    return response
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error leaves as the JSON envelope of API.md §2; nothing escapes as a bare 500."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return exc.response()
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _CODES_BY_STATUS.get(exc.status, "http_error")
+        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
+        return error_response(exc.status, code, exc.reason, headers=headers)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("request_failed", path=request.path)
+        return error_response(500, "internal_error", "an unexpected error occurred")
+
+
+def middlewares() -> list[Middleware]:
+    return [request_context, json_errors]

@@ -1,0 +1,92 @@
+"""The ingest application factory: one cleanup context per resource, as aiohttp recommends."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import structlog
+from aiohttp import web
+
+from common.amqp import connect_amqp, declare_topology
+from common.health import ReadinessCheck, add_health_routes
+from common.names import Names
+from common.redis import connect_redis, load_keyring
+from common.runtime import start_app
+from common.settings import Settings
+from common.store import ChallengeStore
+from common.tenants import TenantRegistry, parse_bootstrap
+from common.version import VERSION
+from common.web import MAX_BODY_BYTES, json_response, middlewares
+from ingest import keys
+from ingest.idempotency import IdempotencyCache
+from ingest.openapi import build_openapi
+from ingest.providers import build_providers
+from ingest.publisher import Publisher
+from ingest.routes import setup_routes
+
+log = structlog.get_logger(__name__)
+
+
+async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    names = Names(settings.namespace)
+    redis = await connect_redis(settings.redis_url)
+    keyring = await load_keyring(redis, settings, names)
+    app[keys.REDIS] = redis
+    app[keys.KEYRING] = keyring
+    app[keys.STORE] = ChallengeStore(redis, names, event_retention_ms=settings.event_retention_s * 1000)
+    app[keys.TENANTS] = TenantRegistry(redis, names)
+    app[keys.IDEMPOTENCY] = IdempotencyCache(redis, names, keyring)
+    for tenant_id, api_key in parse_bootstrap(settings.bootstrap_tenants):
+        await app[keys.TENANTS].ensure(tenant_id, api_key)
+        log.info("tenant_bootstrapped", tenant_id=tenant_id)
+    yield
+    await redis.aclose()
+
+
+async def amqp_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    connection = await connect_amqp(settings.amqp_url, name="revotp-ingest")
+    channel = await connection.channel(publisher_confirms=True)
+    await declare_topology(channel, Names(settings.namespace), max_deliveries=settings.max_deliveries)
+    exchange = await channel.get_exchange(Names(settings.namespace).inbound_exchange)
+    app[keys.AMQP] = connection
+    app[keys.PUBLISHER] = Publisher(exchange, timeout_s=settings.publish_timeout_s)
+    yield
+    await connection.close()
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return json_response(build_openapi(VERSION))
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    runner = await start_app(create_app(settings), settings.host, settings.ingest_port)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def create_app(settings: Settings) -> web.Application:
+    if settings.insecure_no_signatures:
+        log.warning("signatures_disabled", detail="REVOTP_INSECURE_NO_SIGNATURES=1: webhooks are not authenticated")
+    app = web.Application(middlewares=middlewares(), client_max_size=MAX_BODY_BYTES)
+    app[keys.SETTINGS] = settings
+    app[keys.PROVIDERS] = build_providers(settings)
+    app.cleanup_ctx.extend([redis_ctx, amqp_ctx])
+    setup_routes(app)
+    app.router.add_get("/openapi.json", openapi)
+
+    def checks() -> dict[str, ReadinessCheck]:
+        connection = app[keys.AMQP]
+
+        async def amqp() -> None:
+            if connection.is_closed or not connection.connected.is_set():
+                raise ConnectionError("RabbitMQ connection is down")
+
+        return {"redis": app[keys.REDIS].ping, "rabbitmq": amqp}
+
+    add_health_routes(app, checks)
+    return app

@@ -1,0 +1,133 @@
+"""Handlers of the tenant API: create, read and cancel challenges (API.md §3)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+
+import msgspec
+import structlog
+from aiohttp import web
+
+from common.auth import authenticate_tenant
+from common.challenges import Challenge, Status
+from common.clock import now_ms
+from common.codes import Alphabet, generate_code
+from common.phones import to_e164
+from common.store import CancelOutcome
+from common.web import ApiError, json_response, require_content_type
+from ingest import keys
+from ingest.metrics import CHALLENGES_CREATED
+from ingest.schemas import ChallengeView, CreateChallenge, challenge_view
+
+log = structlog.get_logger(__name__)
+
+CHALLENGE_ID = re.compile(r"^ch_[a-z2-7]{26}$")
+_create_decoder = msgspec.json.Decoder(CreateChallenge)
+
+
+def new_challenge_id() -> str:
+    return "ch_" + base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=").lower()
+
+
+def pick_virtual_number(phone: str, numbers: tuple[str, ...]) -> str:
+    """The same user always gets the same number, so it stays one thread on their phone."""
+    index = int.from_bytes(hashlib.sha256(phone.encode()).digest()[:8], "big") % len(numbers)
+    return numbers[index]
+
+
+def decode_create(body: bytes) -> CreateChallenge:
+    try:
+        request = _create_decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise ApiError(400, "invalid_body", str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "malformed_json", str(exc)) from None
+    request.check()
+    return request
+
+
+async def create_challenge(request: web.Request) -> web.Response:
+    app = request.app
+    tenant_id = await authenticate_tenant(request, app[keys.TENANTS])
+    require_content_type(request, "application/json")
+    body = await request.read()
+    payload = decode_create(body)
+    settings = app[keys.SETTINGS]
+    phone = to_e164(payload.phone, payload.region or settings.default_region, strict=True)
+    if phone is None:
+        raise ApiError(422, "invalid_phone", "phone is not a valid phone number")
+
+    async def create() -> bytes:
+        created = now_ms()
+        challenge = Challenge(
+            id=new_challenge_id(),
+            tenant_id=tenant_id,
+            phone=phone,
+            virtual_number=pick_virtual_number(phone, settings.virtual_numbers),
+            status=Status.PENDING,
+            attempts=0,
+            max_attempts=payload.max_attempts,
+            code_length=payload.code_length,
+            alphabet=Alphabet(payload.alphabet),
+            created_at=created,
+            expires_at=created + payload.ttl_seconds * 1000,
+            external_id=payload.external_id,
+            context=payload.context,
+        )
+        keyring = app[keys.KEYRING]
+        code = generate_code(challenge.code_length, challenge.alphabet)
+        await app[keys.STORE].create(challenge, keyring.code_hash(tenant_id, phone, code))
+        CHALLENGES_CREATED.inc()
+        log.info("challenge_created", challenge_id=challenge.id, tenant_id=tenant_id, ttl_s=payload.ttl_seconds)
+        token = keyring.watch_token(tenant_id, challenge.id)
+        return msgspec.json.encode(challenge_view(challenge, watch_token=token, code=code))
+
+    idempotency_key = request.headers.get("Idempotency-Key")
+    replayed = False
+    if idempotency_key is None:
+        response_body = await create()
+    else:
+        response_body, replayed = await app[keys.IDEMPOTENCY].once(
+            tenant_id, idempotency_key, body, payload.ttl_seconds * 1000, create
+        )
+    response = web.Response(status=201, body=response_body, content_type="application/json")
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+async def _own_challenge(request: web.Request) -> Challenge:
+    """The requested challenge if it belongs to the caller; 404 otherwise, never 403."""
+    tenant_id = await authenticate_tenant(request, request.app[keys.TENANTS])
+    challenge_id = request.match_info["challenge_id"]
+    challenge = None
+    if CHALLENGE_ID.fullmatch(challenge_id):
+        challenge = await request.app[keys.STORE].get(tenant_id, challenge_id)
+    if challenge is None:
+        raise ApiError(404, "challenge_not_found", "no such challenge")
+    return challenge
+
+
+def _view(request: web.Request, challenge: Challenge) -> ChallengeView:
+    token = request.app[keys.KEYRING].watch_token(challenge.tenant_id, challenge.id)
+    return challenge_view(challenge, watch_token=token)
+
+
+async def get_challenge(request: web.Request) -> web.Response:
+    return json_response(_view(request, await _own_challenge(request)))
+
+
+async def cancel_challenge(request: web.Request) -> web.Response:
+    challenge = await _own_challenge(request)
+    store = request.app[keys.STORE]
+    outcome, status = await store.cancel(challenge, now_ms())
+    if outcome is CancelOutcome.MISSING:
+        raise ApiError(404, "challenge_not_found", "no such challenge")
+    if outcome is CancelOutcome.CONFLICT:
+        raise ApiError(409, "challenge_not_pending", f"the challenge is {status} and can no longer be canceled")
+    log.info("challenge_canceled", challenge_id=challenge.id, tenant_id=challenge.tenant_id)
+    canceled = await store.get(challenge.tenant_id, challenge.id)
+    return json_response(_view(request, canceled or challenge))

@@ -1,0 +1,136 @@
+"""The OpenAPI 3.1 document of ingest, served at ``GET /openapi.json``.
+
+Body schemas come from the same msgspec structs that decode and encode the bodies, so the
+document cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from ingest.providers import PROVIDER_CLASSES
+from ingest.providers.generic import GenericMessage
+from ingest.schemas import ChallengeView, CreateChallenge
+
+
+class ErrorDetail(msgspec.Struct):
+    code: str
+    message: str
+
+
+class ErrorBody(msgspec.Struct):
+    error: ErrorDetail
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> dict[str, Any]:
+    return {str(status): {"description": "error", **_json(_ref("ErrorBody"))} for status in statuses}
+
+
+_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+_CHALLENGE_ID = {"name": "challenge_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def build_openapi(version: str) -> dict[str, Any]:
+    (_, components) = msgspec.json.schema_components(
+        [CreateChallenge, ChallengeView, ErrorBody, GenericMessage], ref_template="#/components/schemas/{name}"
+    )
+    generic_body = {
+        "oneOf": [_ref("GenericMessage"), {"type": "array", "items": _ref("GenericMessage"), "maxItems": 500}]
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "revotp ingest",
+            "version": version,
+            "description": "Reverse-OTP challenges and inbound-SMS webhooks. Verdicts are pushed by "
+            "the notifier over websockets: GET /v1/events and GET /v1/challenges/{id}/events.",
+        },
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "paths": {
+            "/v1/challenges": {
+                "post": {
+                    "summary": "Create a challenge",
+                    "security": _BEARER,
+                    "parameters": [
+                        {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 255}}
+                    ],
+                    "requestBody": {"required": True, **_json(_ref("CreateChallenge"))},
+                    "responses": {
+                        "201": {
+                            "description": "created; the only response that holds the code",
+                            **_json(_ref("ChallengeView")),
+                        },
+                        **_errors(400, 401, 409, 413, 415, 422, 503),
+                    },
+                }
+            },
+            "/v1/challenges/{challenge_id}": {
+                "get": {
+                    "summary": "Read a challenge",
+                    "security": _BEARER,
+                    "parameters": [_CHALLENGE_ID],
+                    "responses": {
+                        "200": {"description": "the challenge", **_json(_ref("ChallengeView"))},
+                        **_errors(401, 404, 503),
+                    },
+                },
+                "delete": {
+                    "summary": "Cancel a pending challenge",
+                    "security": _BEARER,
+                    "parameters": [_CHALLENGE_ID],
+                    "responses": {
+                        "200": {"description": "canceled", **_json(_ref("ChallengeView"))},
+                        **_errors(401, 404, 409, 503),
+                    },
+                },
+            },
+            "/v1/inbound/{provider}": {
+                "post": {
+                    "summary": "Inbound SMS webhook of an SMS provider",
+                    "description": "Answered 2xx only once the broker confirmed every SMS. The generic "
+                    "format is signed with X-Revotp-Timestamp and X-Revotp-Signature.",
+                    "parameters": [
+                        {
+                            "name": "provider",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "enum": [cls.name for cls in PROVIDER_CLASSES]},
+                        }
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": generic_body},
+                            "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+                        },
+                    },
+                    "responses": {
+                        "200": {"description": "accepted (providers that expect 200)"},
+                        "202": {"description": "accepted (generic)"},
+                        **_errors(400, 401, 404, 413, 415, 422, 503),
+                    },
+                }
+            },
+            "/healthz": {"get": {"summary": "Alive", "responses": {"200": {"description": "alive"}}}},
+            "/readyz": {
+                "get": {
+                    "summary": "RabbitMQ and Redis reachable",
+                    "responses": {"200": {"description": "ready"}, "503": {"description": "not ready"}},
+                }
+            },
+            "/metrics": {"get": {"summary": "Prometheus metrics", "responses": {"200": {"description": "metrics"}}}},
+        },
+    }

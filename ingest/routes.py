@@ -1,0 +1,13 @@
+"""The URL map of ingest; handlers live in their own modules."""
+
+from aiohttp import web
+
+from ingest.challenges import cancel_challenge, create_challenge, get_challenge
+from ingest.inbound import receive_sms
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_post("/v1/challenges", create_challenge)
+    app.router.add_get("/v1/challenges/{challenge_id}", get_challenge, allow_head=False)
+    app.router.add_delete("/v1/challenges/{challenge_id}", cancel_challenge)
+    app.router.add_post("/v1/inbound/{provider}", receive_sms)

@@ -1,0 +1,92 @@
+"""The tenant API's request and response bodies (API.md §3); also the source of the OpenAPI schemas."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import msgspec
+
+from common.challenges import Challenge, Status
+from common.clock import iso_ms
+from common.codes import MAX_LENGTH, MIN_LENGTH, Alphabet
+from common.web import ApiError
+
+# field: (lowest, highest) accepted value
+LIMITS = {
+    "ttl_seconds": (30, 900),
+    "max_attempts": (1, 10),
+    "code_length": (MIN_LENGTH, MAX_LENGTH),
+}
+MAX_CONTEXT = 200
+MAX_EXTERNAL_ID = 128
+
+
+class CreateChallenge(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    phone: str
+    region: str | None = None
+    ttl_seconds: int = 120
+    max_attempts: int = 3
+    code_length: int = 6
+    alphabet: str = Alphabet.NUMERIC.value
+    context: str | None = None
+    external_id: str | None = None
+
+    def check(self) -> None:
+        """Well-formed but out-of-range values answer 422, naming the field."""
+        for field, (low, high) in LIMITS.items():
+            value = getattr(self, field)
+            if not low <= value <= high:
+                raise ApiError(422, f"invalid_{field}", f"{field} must be between {low} and {high}")
+        if self.alphabet not in Alphabet.__members__.values():
+            raise ApiError(422, "invalid_alphabet", "alphabet must be 'numeric' or 'alphanumeric'")
+        if self.region is not None and not (len(self.region) == 2 and self.region.isalpha()):
+            raise ApiError(422, "invalid_region", "region must be a two-letter ISO 3166 code")
+        if self.context is not None and len(self.context) > MAX_CONTEXT:
+            raise ApiError(422, "invalid_context", f"context must be at most {MAX_CONTEXT} characters")
+        if self.external_id is not None and len(self.external_id) > MAX_EXTERNAL_ID:
+            raise ApiError(422, "invalid_external_id", f"external_id must be at most {MAX_EXTERNAL_ID} characters")
+
+
+class ChallengeView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """A challenge as the tenant sees it; ``code``, ``sms_body`` and ``sms_uri`` only on create."""
+
+    id: str
+    status: Status
+    phone: str
+    virtual_number: str
+    created_at: str
+    expires_at: str
+    attempts: int
+    max_attempts: int
+    external_id: str | None
+    context: str | None
+    watch_token: str
+    code: str | msgspec.UnsetType = msgspec.UNSET
+    sms_body: str | msgspec.UnsetType = msgspec.UNSET
+    sms_uri: str | msgspec.UnsetType = msgspec.UNSET
+    verified_at: str | msgspec.UnsetType = msgspec.UNSET
+
+
+def challenge_view(challenge: Challenge, *, watch_token: str, code: str | None = None) -> ChallengeView:
+    with_code: dict[str, str] = {}
+    if code is not None:
+        with_code = {
+            "code": code,
+            "sms_body": code,
+            "sms_uri": f"sms:{challenge.virtual_number}?body={quote(code)}",
+        }
+    return ChallengeView(
+        id=challenge.id,
+        status=challenge.status,
+        phone=challenge.phone,
+        virtual_number=challenge.virtual_number,
+        created_at=iso_ms(challenge.created_at),
+        expires_at=iso_ms(challenge.expires_at),
+        attempts=challenge.attempts,
+        max_attempts=challenge.max_attempts,
+        external_id=challenge.external_id,
+        context=challenge.context,
+        watch_token=watch_token,
+        verified_at=iso_ms(challenge.verified_at) if challenge.verified_at is not None else msgspec.UNSET,
+        **with_code,
+    )

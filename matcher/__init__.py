@@ -1,0 +1,1 @@
+"""matcher: AMQP consumers that judge each inbound SMS against the challenges in Redis."""

@@ -1,0 +1,45 @@
+"""The matcher's small HTTP side: health, readiness and metrics of one worker."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from common.health import ReadinessCheck, add_health_routes
+from common.runtime import start_app
+from common.settings import Settings
+from common.web import middlewares
+from matcher.worker import Worker
+
+
+async def serve(settings: Settings, stop: asyncio.Event) -> None:
+    """Run one worker and its health endpoint until ``stop`` is set; then drain and close."""
+    worker = Worker(settings)
+    runner = await start_app(create_health_app(worker), settings.host, settings.matcher_port)
+    try:
+        await worker.start()
+        await stop.wait()
+    finally:
+        await worker.stop()
+        await runner.cleanup()
+
+
+def create_health_app(worker: Worker) -> web.Application:
+    app = web.Application(middlewares=middlewares())
+
+    def checks() -> dict[str, ReadinessCheck]:
+        async def redis() -> None:
+            if worker.redis is None:
+                raise ConnectionError("Redis not connected yet")
+            await worker.redis.ping()
+
+        async def rabbitmq() -> None:
+            connection = worker.connection
+            if connection is None or connection.is_closed or not connection.connected.is_set():
+                raise ConnectionError("RabbitMQ connection is down")
+
+        return {"redis": redis, "rabbitmq": rabbitmq}
+
+    add_health_routes(app, checks)
+    return app

@@ -1,0 +1,70 @@
+"""The AMQP adapter of the matcher: decode, judge, and decide each message's fate in one place.
+
+| what happened                  | fate                                                        |
+|--------------------------------|-------------------------------------------------------------|
+| body is not an InboundSms      | reject without requeue → dead-letter queue at once          |
+| Redis unreachable              | wait, then requeue; the quorum queue's delivery limit bounds it |
+| any other exception (a bug)    | log with traceback, requeue; dead-lettered after the limit  |
+| judged (whatever the verdict)  | ack, only after the atomic step committed                   |
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import structlog
+from aio_pika.abc import AbstractIncomingMessage
+
+from common import messages
+from common.redis import TRANSIENT_ERRORS
+from matcher.judge import Judge
+from matcher.metrics import PROCESS_SECONDS, SMS_PROCESSED, VERDICTS
+
+log = structlog.get_logger(__name__)
+
+
+class SmsConsumer:
+    def __init__(self, judge: Judge, *, retry_delay_s: float = 1.0) -> None:
+        self._judge = judge
+        self._retry_delay_s = retry_delay_s
+
+    async def handle(self, message: AbstractIncomingMessage) -> None:
+        started = time.perf_counter()
+        redeliveries = message.headers.get("x-delivery-count", 0)
+        delivery = (redeliveries if isinstance(redeliveries, int) else 0) + 1
+        with structlog.contextvars.bound_contextvars(message_id=message.message_id, delivery=delivery):
+            try:
+                sms = messages.decode(message.body)
+            except messages.MessageDecodeError as exc:
+                SMS_PROCESSED.labels(outcome="poison").inc()
+                log.warning("sms_poison", error=str(exc))
+                await message.reject(requeue=False)
+                return
+            try:
+                judgement = await self._judge.judge(sms)
+            except TRANSIENT_ERRORS as exc:
+                SMS_PROCESSED.labels(outcome="retry").inc()
+                log.warning("sms_retry", error=type(exc).__name__, detail=str(exc))
+                await asyncio.sleep(self._retry_delay_s)
+                await message.nack(requeue=True)
+                return
+            except Exception:
+                SMS_PROCESSED.labels(outcome="error").inc()
+                log.exception("sms_failed")
+                await message.nack(requeue=True)
+                return
+            await message.ack()
+            elapsed = time.perf_counter() - started
+            PROCESS_SECONDS.observe(elapsed)
+            SMS_PROCESSED.labels(outcome=judgement.outcome).inc()
+            for verdict in judgement.verdicts:
+                if verdict.event_id:
+                    VERDICTS.labels(status=verdict.status).inc()
+            log.info(
+                "sms_processed",
+                outcome=judgement.outcome,
+                provider=sms.provider,
+                verdicts=[(v.challenge_id, v.status, v.attempts) for v in judgement.verdicts],
+                duration_ms=round(elapsed * 1000, 2),
+            )

@@ -1,0 +1,76 @@
+"""One SMS → its verdicts: read the numbers, find the tenants, apply the atomic step per tenant.
+
+Each tenant's challenges are judged on their own (API.md §7.2 to 7.6 applied per tenant): another
+tenant's codes never change what an SMS does to this tenant's challenges.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import msgspec
+import structlog
+
+from common.clock import now_ms
+from common.keyring import Keyring
+from common.messages import InboundSms
+from common.phones import to_e164
+from common.settings import Settings
+from common.store import ChallengeStore, Verdict
+from matcher.matching import candidates_by_spec
+
+log = structlog.get_logger(__name__)
+
+
+class Outcome(enum.StrEnum):
+    APPLIED = "applied"  # at least one tenant's challenges were considered
+    DUPLICATE = "duplicate"  # every tenant had applied this provider message already
+    NO_CHALLENGE = "no_challenge"  # nobody waits for an SMS from this sender to this number
+    UNKNOWN_NUMBER = "unknown_number"  # sent to a number that is not ours
+    BAD_SENDER = "bad_sender"  # the sender is no phone number (alphanumeric id, garbage)
+
+
+class Judgement(msgspec.Struct, frozen=True):
+    outcome: Outcome
+    verdicts: tuple[Verdict, ...] = ()
+
+
+class Judge:
+    def __init__(self, store: ChallengeStore, keyring: Keyring, settings: Settings) -> None:
+        self._store = store
+        self._keyring = keyring
+        self._region = settings.default_region
+        self._virtual_numbers = frozenset(settings.virtual_numbers)
+
+    async def judge(self, sms: InboundSms) -> Judgement:
+        recipient = to_e164(sms.recipient, self._region)
+        if recipient not in self._virtual_numbers:
+            return Judgement(Outcome.UNKNOWN_NUMBER)
+        sender = to_e164(sms.sender, sms.sender_country or self._region)
+        if sender is None:
+            return Judgement(Outcome.BAD_SENDER)
+        tenants = await self._store.tenants_for(sender, recipient)
+        if not tenants:
+            return Judgement(Outcome.NO_CHALLENGE)
+        candidates = candidates_by_spec(sms.text)
+        verdicts: list[Verdict] = []
+        duplicates = 0
+        for tenant_id in tenants:
+            hashes = {
+                spec: [self._keyring.code_hash(tenant_id, sender, code) for code in codes]
+                for spec, codes in candidates.items()
+            }
+            result = await self._store.match(
+                tenant_id,
+                provider=sms.provider,
+                provider_message_id=sms.provider_message_id,
+                phone=sender,
+                virtual_number=recipient,
+                accepted_at_ms=sms.accepted_at_ms,
+                now_ms=now_ms(),
+                candidate_hashes=hashes,
+            )
+            duplicates += result.duplicate
+            verdicts.extend(result.verdicts)
+        outcome = Outcome.DUPLICATE if duplicates == len(tenants) else Outcome.APPLIED
+        return Judgement(outcome, tuple(verdicts))

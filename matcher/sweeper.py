@@ -1,0 +1,48 @@
+"""Expires due challenges. One runs in every matcher process; concurrent sweeps are safe
+because the atomic step expires a challenge only while it is pending, so only once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from common.clock import now_ms
+from common.redis import TRANSIENT_ERRORS
+from common.store import ChallengeStore
+from matcher.metrics import EXPIRED
+
+log = structlog.get_logger(__name__)
+
+BATCH = 200
+
+
+class Sweeper:
+    def __init__(self, store: ChallengeStore, *, grace_ms: int, interval_s: float) -> None:
+        self._store = store
+        # SMS accepted just before a deadline may still be in the queue; give them this long.
+        self._grace_ms = grace_ms
+        self._interval_s = interval_s
+
+    async def run(self) -> None:
+        while True:
+            try:
+                swept = await self.sweep_once()
+            except TRANSIENT_ERRORS as exc:
+                log.warning("sweep_failed", error=type(exc).__name__)
+                swept = 0
+            if swept < BATCH:
+                await asyncio.sleep(self._interval_s)
+
+    async def sweep_once(self) -> int:
+        """Expire up to one batch of due challenges; return how many deadlines it handled."""
+        now = now_ms()
+        cutoff = now - self._grace_ms
+        due = await self._store.due(cutoff, BATCH)
+        for tenant_id, challenge_id in due:
+            challenge = await self._store.get(tenant_id, challenge_id)
+            if challenge is not None and await self._store.expire(challenge, cutoff_ms=cutoff, now_ms=now):
+                EXPIRED.inc()
+                log.info("challenge_expired", challenge_id=challenge_id, tenant_id=tenant_id)
+            await self._store.forget_deadline(tenant_id, challenge_id)
+        return len(due)

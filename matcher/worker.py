@@ -1,0 +1,92 @@
+"""The matcher process: competing consumers on the inbound queue, the sweeper, health.
+
+Lifecycle as saq's worker: start → consume → on stop, cancel the consumer first so no new
+deliveries arrive, let in-flight messages finish within the grace period (the rest are
+returned to the queue unacked), then close in reverse order of opening.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
+from redis.asyncio import Redis
+
+from common.amqp import connect_amqp, declare_topology
+from common.names import Names
+from common.redis import connect_redis, load_keyring
+from common.settings import Settings
+from common.store import ChallengeStore
+from matcher.consumer import SmsConsumer
+from matcher.judge import Judge
+from matcher.sweeper import Sweeper
+
+log = structlog.get_logger(__name__)
+
+
+class Worker:
+    def __init__(self, settings: Settings, *, sweep: bool = True) -> None:
+        self.settings = settings
+        self._sweep = sweep
+        self.redis: Redis | None = None
+        self.connection: AbstractRobustConnection | None = None
+        self._channel: AbstractChannel | None = None
+        self._queue: AbstractQueue | None = None
+        self._consumer_tag: str | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[object]] = set()
+        self._stopped = False
+
+    async def start(self) -> None:
+        settings = self.settings
+        names = Names(settings.namespace)
+        self.redis = await connect_redis(settings.redis_url)
+        keyring = await load_keyring(self.redis, settings, names)
+        store = ChallengeStore(self.redis, names, event_retention_ms=settings.event_retention_s * 1000)
+        self.connection = await connect_amqp(settings.amqp_url, name="revotp-matcher")
+        self._channel = await self.connection.channel()
+        await self._channel.set_qos(prefetch_count=settings.prefetch)
+        self._queue = await declare_topology(self._channel, names, max_deliveries=settings.max_deliveries)
+        consumer = SmsConsumer(Judge(store, keyring, settings))
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._in_flight.add(task)
+            try:
+                await consumer.handle(message)
+            finally:
+                if task is not None:
+                    self._in_flight.discard(task)
+
+        self._consumer_tag = await self._queue.consume(on_message)
+        if self._sweep:
+            sweeper = Sweeper(store, grace_ms=settings.expiry_grace_ms, interval_s=settings.sweep_interval_s)
+            self._sweeper = asyncio.create_task(sweeper.run(), name="sweeper")
+        log.info("matcher_started", queue=names.inbound_queue, prefetch=settings.prefetch)
+
+    async def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._queue is not None and self._consumer_tag is not None:
+            with contextlib.suppress(Exception):  # the broker may already be gone
+                await self._queue.cancel(self._consumer_tag)
+        if self._in_flight:
+            _, pending = await asyncio.wait(set(self._in_flight), timeout=self.settings.shutdown_grace_s)
+            for task in pending:
+                task.cancel()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        if self._channel is not None:
+            with contextlib.suppress(Exception):
+                await self._channel.close()
+        if self.connection is not None:
+            await self.connection.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        log.info("matcher_stopped")

@@ -1,0 +1,1 @@
+"""notifier: pushes every verdict from the tenants' event logs to websockets."""

@@ -1,0 +1,82 @@
+"""The JSON frames of the event sockets (API.md §5), rendered from the event log and the store."""
+
+from __future__ import annotations
+
+import re
+
+import msgspec
+
+from common.challenges import Challenge
+from common.clock import iso_ms
+
+CURSOR = re.compile(r"^\d{1,20}-\d{1,20}$")
+
+
+class EventFrame(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    type: str
+    challenge_id: str
+    external_id: str | None
+    status: str
+    attempts: int
+    max_attempts: int
+    phone: str
+    virtual_number: str
+    occurred_at: str
+    cursor: str | msgspec.UnsetType = msgspec.UNSET
+    expires_at: str | msgspec.UnsetType = msgspec.UNSET
+    verified_at: str | msgspec.UnsetType = msgspec.UNSET
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def _encode(frame: EventFrame) -> str:
+    return _encoder.encode(frame).decode()
+
+
+def cursor_key(cursor: str) -> tuple[int, int]:
+    """Stream ids compare as (milliseconds, sequence), not as strings."""
+    ms, _, seq = cursor.partition("-")
+    return int(ms), int(seq)
+
+
+def event_frame(cursor: str, fields: dict[str, str]) -> str:
+    verified_at = fields.get("verified_at")
+    return _encode(
+        EventFrame(
+            type=fields["type"],
+            cursor=cursor,
+            challenge_id=fields["challenge_id"],
+            external_id=fields.get("external_id") or None,
+            status=fields["status"],
+            attempts=int(fields["attempts"]),
+            max_attempts=int(fields["max_attempts"]),
+            phone=fields["phone"],
+            virtual_number=fields["virtual_number"],
+            occurred_at=iso_ms(int(fields["occurred_at"])),
+            verified_at=iso_ms(int(verified_at)) if verified_at else msgspec.UNSET,
+        )
+    )
+
+
+def status_frame(challenge: Challenge, now_ms: int) -> str:
+    """The first frame of a challenge socket: its state now, so no verdict is missed."""
+    return _encode(
+        EventFrame(
+            type="challenge.status",
+            challenge_id=challenge.id,
+            external_id=challenge.external_id,
+            status=challenge.status,
+            attempts=challenge.attempts,
+            max_attempts=challenge.max_attempts,
+            phone=challenge.phone,
+            virtual_number=challenge.virtual_number,
+            occurred_at=iso_ms(now_ms),
+            expires_at=iso_ms(challenge.expires_at),
+            verified_at=iso_ms(challenge.verified_at) if challenge.verified_at is not None else msgspec.UNSET,
+        )
+    )
+
+
+def ready_frame(cursor: str | None) -> str:
+    return _encoder.encode({"type": "ready", "cursor": cursor}).decode()

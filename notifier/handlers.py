@@ -1,0 +1,96 @@
+"""The two websocket routes of API.md §5: a tenant's stream and one challenge's stream."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from redis.asyncio import Redis
+
+from common.auth import authenticate_tenant
+from common.challenges import TERMINAL_STATUSES
+from common.clock import now_ms
+from common.web import ApiError
+from notifier import keys
+from notifier.frames import CURSOR, event_frame, ready_frame, status_frame
+from notifier.hub import Entry, latest_cursor, read_range
+from notifier.metrics import CONNECTIONS, EVENTS_SENT
+from notifier.streaming import stream_live
+
+REPLAY_PAGE = 500
+MAX_CLIENT_FRAME = 4096
+
+
+def _open_socket(request: web.Request) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(heartbeat=request.app[keys.SETTINGS].ws_ping_s, max_msg_size=MAX_CLIENT_FRAME)
+    request.app[keys.SOCKETS].add(ws)
+    return ws
+
+
+async def _replay(redis: Redis, key: str, after: str, ws: web.WebSocketResponse) -> str:
+    """Send every event after ``after`` in order; return the last cursor sent."""
+    last = after
+    while True:
+        page = await read_range(redis, key, last, REPLAY_PAGE)
+        for cursor, fields in page:
+            await ws.send_str(event_frame(cursor, fields))
+            EVENTS_SENT.labels(stream="tenant").inc()
+            last = cursor
+        if len(page) < REPLAY_PAGE:
+            return last
+
+
+async def tenant_events(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    tenant_id = await authenticate_tenant(request, app[keys.TENANTS])
+    after = request.query.get("after")
+    if after is not None and not CURSOR.fullmatch(after):
+        raise ApiError(400, "invalid_cursor", "after must be a cursor received in an event")
+    ws = _open_socket(request)
+    await ws.prepare(request)
+    redis = app[keys.REDIS]
+    log_key = app[keys.STORE].names.events(tenant_id)
+    with CONNECTIONS.labels(stream="tenant").track_inprogress():
+        async with app[keys.HUB].subscribe(tenant_id) as subscription:
+            if after is not None:
+                last: str | None = await _replay(redis, log_key, after, ws)
+            else:
+                last = await latest_cursor(redis, log_key)
+            await ws.send_str(ready_frame(last))
+            await stream_live(ws, subscription, last_sent=last, stream="tenant")
+    return ws
+
+
+async def challenge_events(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    challenge_id = request.match_info["challenge_id"]
+    tenant_id = app[keys.KEYRING].watch_tenant(request.query.get("token", ""), challenge_id)
+    if tenant_id is None:
+        raise ApiError(401, "invalid_token", "the watch token does not open this challenge")
+    store = app[keys.STORE]
+    if await store.get(tenant_id, challenge_id) is None:
+        raise ApiError(404, "challenge_not_found", "no such challenge")
+    ws = _open_socket(request)
+    await ws.prepare(request)
+    with CONNECTIONS.labels(stream="challenge").track_inprogress():
+        async with app[keys.HUB].subscribe(tenant_id) as subscription:
+            # Read after subscribing: any later change is in the subscription.
+            challenge = await store.get(tenant_id, challenge_id)
+            if challenge is None:
+                await ws.close()
+                return ws
+            await ws.send_str(status_frame(challenge, now_ms()))
+            if challenge.status in TERMINAL_STATUSES:
+                await ws.close()
+                return ws
+
+            def this_challenge(entry: Entry) -> bool:
+                return entry[1].get("challenge_id") == challenge_id
+
+            await stream_live(
+                ws,
+                subscription,
+                last_sent=challenge.last_event_id,
+                wanted=this_challenge,
+                stream="challenge",
+                close_after_terminal=True,
+            )
+    return ws

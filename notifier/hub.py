@@ -1,0 +1,122 @@
+"""One tail of each connected tenant's event log per process, fanned out to its sockets.
+
+A socket subscribes before it replays, and the tail starts from the log's last id at that
+moment, so every event is either in the replay or in the socket's queue (or both: duplicates
+are skipped by cursor). Each queue is bounded; a socket that lets it fill is too slow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import cast
+
+import structlog
+from redis.asyncio import Redis
+
+from common.names import Names
+from common.redis import TRANSIENT_ERRORS, text
+
+log = structlog.get_logger(__name__)
+
+# (cursor, fields) of one event-log entry
+Entry = tuple[str, dict[str, str]]
+
+BLOCK_MS = 5_000
+READ_COUNT = 500
+
+
+# A stream reply as this client returns it: [(id, {field: value}), …]
+RawEntries = list[tuple[bytes, dict[bytes, bytes]]]
+
+
+def decode_entries(raw: object) -> list[Entry]:
+    entries = cast(RawEntries, raw or [])
+    return [(text(entry_id), {text(k): text(v) for k, v in fields.items()}) for entry_id, fields in entries]
+
+
+async def read_range(redis: Redis, key: str, after: str, count: int) -> list[Entry]:
+    """Entries strictly after the cursor ``after``, oldest first."""
+    return decode_entries(await redis.xrange(key, min=f"({after}", max="+", count=count))
+
+
+async def latest_cursor(redis: Redis, key: str) -> str | None:
+    newest = decode_entries(await redis.xrevrange(key, count=1))
+    return newest[0][0] if newest else None
+
+
+class Subscription:
+    def __init__(self, limit: int) -> None:
+        self.queue: asyncio.Queue[Entry] = asyncio.Queue(maxsize=limit)
+        self.overflowed = asyncio.Event()
+
+    def offer(self, entry: Entry) -> None:
+        try:
+            self.queue.put_nowait(entry)
+        except asyncio.QueueFull:
+            self.overflowed.set()
+
+
+class TenantFeed:
+    def __init__(self, redis: Redis, key: str) -> None:
+        self._redis = redis
+        self._key = key
+        self.subscribers: set[Subscription] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        last = await latest_cursor(self._redis, self._key) or "0-0"
+        self._task = asyncio.create_task(self._tail(last), name=f"feed {self._key}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _tail(self, last: str) -> None:
+        while True:
+            try:
+                reply = await self._redis.xread({self._key: last}, block=BLOCK_MS, count=READ_COUNT)
+            except TRANSIENT_ERRORS as exc:
+                log.warning("feed_read_failed", key=self._key, error=type(exc).__name__)
+                await asyncio.sleep(1.0)
+                continue
+            for _, entries in cast(list[tuple[bytes, RawEntries]], reply or []):
+                for entry in decode_entries(entries):
+                    for subscriber in list(self.subscribers):
+                        subscriber.offer(entry)
+                    last = entry[0]
+
+
+class Hub:
+    def __init__(self, redis: Redis, names: Names, *, queue_limit: int) -> None:
+        self._redis = redis
+        self._names = names
+        self._queue_limit = queue_limit
+        self._feeds: dict[str, TenantFeed] = {}
+        self._lock = asyncio.Lock()
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, tenant_id: str) -> AsyncIterator[Subscription]:
+        subscription = Subscription(self._queue_limit)
+        async with self._lock:
+            feed = self._feeds.get(tenant_id)
+            if feed is None:
+                feed = TenantFeed(self._redis, self._names.events(tenant_id))
+                await feed.start()
+                self._feeds[tenant_id] = feed
+            feed.subscribers.add(subscription)
+        try:
+            yield subscription
+        finally:
+            feed.subscribers.discard(subscription)
+            if not feed.subscribers and self._feeds.get(tenant_id) is feed:
+                del self._feeds[tenant_id]
+                await feed.stop()
+
+    async def close(self) -> None:
+        feeds, self._feeds = list(self._feeds.values()), {}
+        for feed in feeds:
+            await feed.stop()

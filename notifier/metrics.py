@@ -1,0 +1,7 @@
+"""Prometheus metrics of the notifier."""
+
+from prometheus_client import Counter, Gauge
+
+CONNECTIONS = Gauge("revotp_notifier_connections", "Open websockets", ["stream"])
+EVENTS_SENT = Counter("revotp_notifier_events_sent_total", "Event frames sent", ["stream"])
+SLOW_CLIENTS = Counter("revotp_notifier_slow_clients_total", "Sockets closed with 1013 for falling behind")

@@ -1,0 +1,1 @@
+"""The ``revotp`` command: run the services, manage tenants, try the pipeline by hand."""

@@ -1,0 +1,77 @@
+"""``revotp``: one command for every process and the operator's chores.
+
+Each subcommand builds settings from the environment, configures logging, and runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
+
+from common import logging as revotp_logging
+from common.runtime import run, stop_event
+from common.settings import Settings, SettingsError, from_env
+from revotp import demo, tools
+
+Service = Callable[[Settings, asyncio.Event], Awaitable[None]]
+
+
+def _services(names: Sequence[str]) -> list[Service]:
+    # Imported here so that `revotp tenant create` does not load every server.
+    from ingest.app import serve as ingest
+    from matcher.app import serve as matcher
+    from notifier.app import serve as notifier
+
+    table: dict[str, Service] = {"ingest": ingest, "matcher": matcher, "notifier": notifier}
+    return [table[name] for name in names]
+
+
+async def _serve(settings: Settings, names: Sequence[str]) -> None:
+    stop = stop_event()
+    await asyncio.gather(*(service(settings, stop) for service in _services(names)))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="revotp", description="Reverse-OTP verification pipeline.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("ingest", help="tenant API and provider webhooks")
+    commands.add_parser("matcher", help="one matcher worker (run several to scale)")
+    commands.add_parser("notifier", help="websocket event streams")
+    commands.add_parser("all", help="the three services in one process (dev, demo)")
+    commands.add_parser("demo", help="`all` with a demo tenant and webhook secret, and how to try it")
+    tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(dest="action", required=True)
+    create = tenant.add_parser("create", help="create a tenant; prints its API key once")
+    create.add_argument("name")
+    tools.add_arguments(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    try:
+        settings = demo.settings(from_env()) if args.command == "demo" else from_env()
+    except SettingsError as exc:
+        sys.exit(f"revotp: {exc}")
+    revotp_logging.configure(json=settings.log_json, level=settings.log_level)
+    if args.command in ("ingest", "matcher", "notifier"):
+        run(_serve(settings, [args.command]))
+    elif args.command == "all":
+        run(_serve(settings, ["ingest", "matcher", "notifier"]))
+    elif args.command == "demo":
+        demo.print_instructions(settings)
+        run(_serve(settings, ["ingest", "matcher", "notifier"]))
+    elif args.command == "tenant":
+        sys.exit(run_tool(tools.create_tenant(settings, args.name)))
+    else:
+        sys.exit(run_tool(tools.run(settings, args)))
+
+
+def run_tool(coroutine: Coroutine[Any, Any, int]) -> int:
+    return asyncio.run(coroutine)
+
+
+if __name__ == "__main__":
+    main()
