@@ -9,6 +9,7 @@ import aio_pika
 import structlog
 from aio_pika.abc import AbstractExchange
 from aio_pika.exceptions import AMQPError
+from pamqp.commands import Basic
 
 from common import messages
 from common.messages import InboundSms
@@ -19,6 +20,10 @@ log = structlog.get_logger(__name__)
 
 class BrokerUnavailable(Exception):
     """The broker did not confirm in time: the caller must not report the SMS as accepted."""
+
+
+class NotRouted(AMQPError):
+    """The broker returned the message: no queue is bound to take it."""
 
 
 class Publisher:
@@ -47,4 +52,8 @@ class Publisher:
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             message_id=sms.message_id,
         )
-        await self._exchange.publish(message, routing_key=SMS_ROUTING_KEY, mandatory=True)
+        confirmation = await self._exchange.publish(message, routing_key=SMS_ROUTING_KEY, mandatory=True)
+        # aio-pika hands a returned (unroutable) message back instead of raising: only an Ack
+        # means a queue holds it.
+        if not isinstance(confirmation, Basic.Ack):
+            raise NotRouted(f"broker did not acknowledge: {type(confirmation).__name__}")

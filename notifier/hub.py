@@ -23,7 +23,8 @@ log = structlog.get_logger(__name__)
 # (cursor, fields) of one event-log entry
 Entry = tuple[str, dict[str, str]]
 
-BLOCK_MS = 5_000
+# A tail notices it should stop within one block; kept short so stopping needs no cancellation.
+BLOCK_MS = 1_000
 READ_COUNT = 500
 
 
@@ -59,24 +60,30 @@ class Subscription:
 
 
 class TenantFeed:
+    """Tails one tenant's log until told to stop.
+
+    It stops on a flag rather than by cancellation: a cancelled blocking XREAD can be retried
+    by redis-py instead of ending when the cancel arrives twice (a handler cancelled while it
+    waits for the feed), which would leave the tail running forever.
+    """
+
     def __init__(self, redis: Redis, key: str) -> None:
         self._redis = redis
         self._key = key
         self.subscribers: set[Subscription] = set()
-        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         last = await latest_cursor(self._redis, self._key) or "0-0"
-        self._task = asyncio.create_task(self._tail(last), name=f"feed {self._key}")
+        self.task = asyncio.create_task(self._tail(last), name=f"feed {self._key}")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+    def stop(self) -> None:
+        """Ask the tail to end; it does within one block."""
+        self._stopping = True
 
     async def _tail(self, last: str) -> None:
-        while True:
+        while not self._stopping:
             try:
                 reply = await self._redis.xread({self._key: last}, block=BLOCK_MS, count=READ_COUNT)
             except TRANSIENT_ERRORS as exc:
@@ -96,6 +103,7 @@ class Hub:
         self._names = names
         self._queue_limit = queue_limit
         self._feeds: dict[str, TenantFeed] = {}
+        self._retiring: set[asyncio.Task[None]] = set()  # stopped tails still finishing a read
         self._lock = asyncio.Lock()
 
     @contextlib.asynccontextmanager
@@ -114,9 +122,20 @@ class Hub:
             feed.subscribers.discard(subscription)
             if not feed.subscribers and self._feeds.get(tenant_id) is feed:
                 del self._feeds[tenant_id]
-                await feed.stop()
+                self._retire(feed)
+
+    def _retire(self, feed: TenantFeed) -> None:
+        feed.stop()
+        if feed.task is not None and not feed.task.done():
+            self._retiring.add(feed.task)
+            feed.task.add_done_callback(self._retiring.discard)
 
     async def close(self) -> None:
-        feeds, self._feeds = list(self._feeds.values()), {}
-        for feed in feeds:
-            await feed.stop()
+        """Stop every tail and wait (bounded) for them to finish their last read."""
+        for feed in self._feeds.values():
+            self._retire(feed)
+        self._feeds = {}
+        if self._retiring:
+            _, late = await asyncio.wait(set(self._retiring), timeout=BLOCK_MS / 1000 + 2)
+            for task in late:
+                task.cancel()

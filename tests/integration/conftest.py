@@ -1,0 +1,209 @@
+"""Integration fixtures: the real apps against the real RabbitMQ and Redis.
+
+Every test gets its own ``REVOTP_NAMESPACE``, so its queues, exchanges and keys touch nothing
+else, and everything it declared is deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlencode
+
+import aio_pika
+import pytest
+from aiohttp.test_utils import TestClient
+from redis.asyncio import Redis
+
+from common.names import Names
+from common.settings import Settings, from_env
+from ingest.app import create_app as create_ingest
+from ingest.providers.generic import sign
+from ingest.providers.twilio import compute_signature
+from matcher.worker import Worker
+from notifier.app import create_app as create_notifier
+
+AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+GENERIC_SECRET = "generic-test-secret"
+TWILIO_TOKEN = "twilio-test-token"
+PUBLIC_URL = "https://hooks.revotp.test"
+ACME_KEY = "key-acme"
+GLOBEX_KEY = "key-globex"
+PHONE = "+33612345678"
+OTHER_PHONE = "+33698765432"
+VIRTUAL_NUMBER = "+15550100000"
+EVENT_TIMEOUT_S = 10.0
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "/integration/" in str(item.path):
+            item.add_marker(pytest.mark.services)
+
+
+def test_env(namespace: str, **extra: str) -> dict[str, str]:
+    """The environment of a test deployment (also handed to subprocess workers)."""
+    return {
+        "REVOTP_NAMESPACE": namespace,
+        "REVOTP_AMQP_URL": AMQP_URL,
+        "REVOTP_REDIS_URL": REDIS_URL,
+        "REVOTP_SECRET_KEY": "integration-test-secret-key-0123456789",
+        "REVOTP_BOOTSTRAP_TENANTS": f"acme:{ACME_KEY},globex:{GLOBEX_KEY}",
+        "REVOTP_GENERIC_SECRET": GENERIC_SECRET,
+        "REVOTP_TWILIO_SECRET": TWILIO_TOKEN,
+        "REVOTP_PUBLIC_URL": PUBLIC_URL,
+        "REVOTP_VIRTUAL_NUMBERS": VIRTUAL_NUMBER,
+        "REVOTP_EXPIRY_GRACE_MS": "500",
+        "REVOTP_SWEEP_INTERVAL_S": "0.2",
+        **extra,
+    }
+
+
+@pytest.fixture
+def namespace() -> str:
+    return f"revotp-test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def settings(namespace: str) -> Settings:
+    return from_env(test_env(namespace))
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    client = Redis.from_url(REDIS_URL)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def amqp() -> AsyncIterator[aio_pika.abc.AbstractRobustConnection]:
+    connection = await aio_pika.connect_robust(AMQP_URL)
+    yield connection
+    await connection.close()
+
+
+@pytest.fixture
+async def cleanup(namespace: str, redis: Redis, amqp: aio_pika.abc.AbstractRobustConnection) -> AsyncIterator[None]:
+    """Runs after every app of the test has stopped: delete what the namespace declared."""
+    yield
+    names = Names(namespace)
+    async for key in redis.scan_iter(match=f"{namespace}:*", count=1000):
+        await redis.delete(key)
+    channel = await amqp.channel()
+    for queue in (names.inbound_queue, names.dead_letter_queue):
+        await channel.queue_delete(queue)
+    for exchange in (names.inbound_exchange, names.dead_letter_exchange):
+        await channel.exchange_delete(exchange)
+    await channel.close()
+
+
+@pytest.fixture
+async def ingest(aiohttp_client: Any, settings: Settings, cleanup: None) -> TestClient:
+    return await aiohttp_client(create_ingest(settings))
+
+
+@pytest.fixture
+async def notifier(aiohttp_client: Any, settings: Settings, cleanup: None) -> TestClient:
+    return await aiohttp_client(create_notifier(settings))
+
+
+@pytest.fixture
+async def matcher(settings: Settings, cleanup: None) -> AsyncIterator[Worker]:
+    worker = Worker(settings)
+    await worker.start()
+    yield worker
+    await worker.stop()
+
+
+class Pipeline:
+    """Drives a running deployment the way a tenant and a provider would."""
+
+    def __init__(self, ingest: TestClient, notifier: TestClient) -> None:
+        self.ingest = ingest
+        self.notifier = notifier
+
+    async def create(self, api_key: str = ACME_KEY, **fields: Any) -> dict[str, Any]:
+        body = {"phone": PHONE, **fields}
+        response = await self.ingest.post("/v1/challenges", json=body, headers=bearer(api_key))
+        assert response.status == 201, await response.text()
+        return dict(await response.json())
+
+    async def get(self, challenge_id: str, api_key: str = ACME_KEY) -> dict[str, Any]:
+        response = await self.ingest.get(f"/v1/challenges/{challenge_id}", headers=bearer(api_key))
+        assert response.status == 200, await response.text()
+        return dict(await response.json())
+
+    async def sms(self, text: str, *, sender: str = PHONE, message_id: str | None = None, to: str = VIRTUAL_NUMBER) -> None:
+        """Post one generic webhook and require its 202."""
+        message = {"id": message_id or uuid.uuid4().hex, "from": sender, "to": to, "text": text}
+        response = await post_generic(self.ingest, message)
+        assert response.status == 202, await response.text()
+
+    async def tenant_socket(self, api_key: str = ACME_KEY, after: str | None = None) -> Any:
+        query = f"?after={after}" if after else ""
+        return await self.notifier.ws_connect(f"/v1/events{query}", headers=bearer(api_key))
+
+    async def ready_socket(self, api_key: str = ACME_KEY, after: str | None = None) -> Any:
+        """A tenant socket past its replay: the ``ready`` frame was read."""
+        ws = await self.tenant_socket(api_key, after)
+        frame = await next_frame(ws)
+        assert frame["type"] == "ready", frame
+        return ws
+
+    async def wait_status(self, challenge_id: str, status: str, api_key: str = ACME_KEY) -> dict[str, Any]:
+        deadline = time.monotonic() + EVENT_TIMEOUT_S
+        while True:
+            challenge = await self.get(challenge_id, api_key)
+            if challenge["status"] == status or time.monotonic() > deadline:
+                return challenge
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def pipeline(ingest: TestClient, notifier: TestClient, matcher: Worker) -> Pipeline:
+    return Pipeline(ingest, notifier)
+
+
+def bearer(api_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}"}
+
+
+async def next_frame(ws: Any, timeout: float = EVENT_TIMEOUT_S) -> dict[str, Any]:
+    return dict(json.loads(await asyncio.wait_for(ws.receive_str(), timeout)))
+
+
+async def post_generic(
+    client: TestClient, payload: Any, *, secret: str = GENERIC_SECRET, timestamp: int | None = None, raw: bytes | None = None
+) -> Any:
+    body = raw if raw is not None else json.dumps(payload).encode()
+    stamp = int(time.time()) if timestamp is None else timestamp
+    headers = {
+        "Content-Type": "application/json",
+        "X-Revotp-Timestamp": str(stamp),
+        "X-Revotp-Signature": sign(secret, stamp, body),
+    }
+    return await client.post("/v1/inbound/generic", data=body, headers=headers)
+
+
+async def post_twilio(client: TestClient, params: dict[str, str], *, token: str = TWILIO_TOKEN, path: str = "/v1/inbound/twilio") -> Any:
+    """Post form parameters signed exactly as Twilio signs them, over the public URL."""
+    signature = compute_signature(token, PUBLIC_URL + path, params.items())
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature}
+    return await client.post(path, data=urlencode(params), headers=headers)
+
+
+async def queued_messages(amqp: aio_pika.abc.AbstractRobustConnection, namespace: str) -> int:
+    """How many SMS wait in the namespace's inbound queue."""
+    channel = await amqp.channel()
+    try:
+        queue = await channel.declare_queue(Names(namespace).inbound_queue, passive=True)
+        return int(queue.declaration_result.message_count or 0)
+    finally:
+        await channel.close()

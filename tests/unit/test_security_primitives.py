@@ -1,0 +1,53 @@
+"""Keyed code hashes, watch tokens, sealing, and the generic webhook signature."""
+
+import hashlib
+import hmac
+
+import pytest
+from cryptography.exceptions import InvalidTag
+
+from common.codes import Alphabet, generate_code
+from common.keyring import Keyring
+from ingest.providers.generic import sign
+
+KEYRING = Keyring(b"k" * 32)
+
+
+def test_code_hash_is_keyed_and_bound_to_tenant_and_phone():
+    digest = KEYRING.code_hash("acme", "+33612345678", "483920")
+    assert digest == KEYRING.code_hash("acme", "+33612345678", "483920")
+    assert digest != Keyring(b"x" * 32).code_hash("acme", "+33612345678", "483920")
+    assert digest != KEYRING.code_hash("globex", "+33612345678", "483920")
+    assert digest != KEYRING.code_hash("acme", "+33612345679", "483920")
+    assert "483920" not in digest
+    assert digest != hashlib.sha256(b"483920").hexdigest()
+
+
+def test_watch_token_opens_one_challenge_of_one_tenant():
+    token = KEYRING.watch_token("acme", "ch_a")
+    assert KEYRING.watch_tenant(token, "ch_a") == "acme"
+    assert KEYRING.watch_tenant(token, "ch_b") is None
+    assert KEYRING.watch_tenant(token.replace("acme", "globex"), "ch_a") is None
+    assert KEYRING.watch_tenant("", "ch_a") is None
+    assert KEYRING.watch_tenant("acme.", "ch_a") is None
+
+
+def test_seal_round_trips_and_is_bound_to_its_context():
+    sealed = KEYRING.seal(b"secret response", "ctx-1")
+    assert b"secret response" not in sealed
+    assert KEYRING.unseal(sealed, "ctx-1") == b"secret response"
+    with pytest.raises(InvalidTag):
+        KEYRING.unseal(sealed, "ctx-2")
+
+
+@pytest.mark.parametrize("alphabet", list(Alphabet))
+def test_generated_codes_use_only_their_alphabet(alphabet):
+    codes = {generate_code(8, alphabet) for _ in range(200)}
+    assert all(len(code) == 8 and set(code) <= set(alphabet.symbols) for code in codes)
+    assert len(codes) > 190  # drawn at random, not a fixed sequence
+
+
+def test_generic_signature_matches_the_documented_construction():
+    body = b'{"id":"m1"}'
+    expected = hmac.new(b"s3cret", b"1763708400." + body, hashlib.sha256).hexdigest()
+    assert sign("s3cret", 1763708400, body) == f"v1={expected}"

@@ -1,0 +1,62 @@
+"""Configuration from REVOTP_* variables."""
+
+import pytest
+
+from common.phones import to_e164
+from common.settings import SettingsError, from_env
+
+
+def test_defaults_are_loopback():
+    settings = from_env({})
+    assert settings.amqp_url == "amqp://guest:guest@127.0.0.1:5672/"
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert (settings.ingest_port, settings.matcher_port, settings.notifier_port) == (8080, 8095, 8090)
+    assert settings.virtual_numbers == ("+15550100000",)
+
+
+def test_values_are_read_and_lists_split():
+    settings = from_env({
+        "REVOTP_INGEST_PORT": "9000",
+        "REVOTP_VIRTUAL_NUMBERS": "+15550100000, 0612345678",
+        "REVOTP_DEFAULT_REGION": "FR",
+        "REVOTP_BOOTSTRAP_TENANTS": "a:k1,b:k2",
+        "REVOTP_INSECURE_NO_SIGNATURES": "1",
+        "REVOTP_TWILIO_SECRET": "tok",
+        "REVOTP_ANDROID_SMS_GATEWAY_SECRET": "sig",
+    })
+    assert settings.ingest_port == 9000
+    assert settings.virtual_numbers == ("+15550100000", "+33612345678")
+    assert settings.bootstrap_tenants == ("a:k1", "b:k2")
+    assert settings.insecure_no_signatures is True
+    assert settings.provider_option("twilio", "secret") == "tok"
+    assert settings.provider_option("android-sms-gateway", "secret") == "sig"
+    assert settings.provider_option("plivo", "secret") == ""
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"REVOTP_INGEST_PORT": "eighty"},
+        {"REVOTP_VIRTUAL_NUMBERS": "not-a-number"},
+        {"REVOTP_EVENT_RETENTION_S": "60"},
+    ],
+)
+def test_bad_values_are_refused_with_a_clear_error(env):
+    with pytest.raises(SettingsError):
+        from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        ("+33612345678", None, "+33612345678"),
+        ("06 12 34 56 78", "FR", "+33612345678"),
+        ("0033612345678", "FR", "+33612345678"),
+        ("33612345678", "FR", "+33612345678"),  # providers that drop the +, read with their country
+        ("447911123456", "GB", "+447911123456"),
+        ("ACME", "US", None),
+        ("", "US", None),
+    ],
+)
+def test_phone_numbers_are_written_e164(raw, region, expected):
+    assert to_e164(raw, region, strict=True) == expected
