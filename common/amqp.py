@@ -34,6 +34,8 @@ async def connect_amqp(url: str, *, name: str, attempts: int = 10, delay_s: floa
 async def declare_topology(channel: AbstractChannel, names: Names, *, max_deliveries: int) -> AbstractQueue:
     """Declare exchanges, the inbound quorum queue and its dead-letter queue; return the inbound queue.
 
+    ``max_deliveries`` (at least 1) is how many times a message may be delivered in all.
+
     A quorum queue replicates across a cluster and counts deliveries, so a message that keeps
     failing is dead-lettered after ``max_deliveries`` instead of blocking the queue forever.
     """
@@ -50,7 +52,8 @@ async def declare_topology(channel: AbstractChannel, names: Names, *, max_delive
         durable=True,
         arguments={
             "x-queue-type": "quorum",
-            "x-delivery-limit": max_deliveries,
+            # The broker's limit counts redeliveries: the first delivery is not one.
+            "x-delivery-limit": max_deliveries - 1,
             "x-dead-letter-exchange": names.dead_letter_exchange,
         },
     )

@@ -80,6 +80,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"invalid configuration: {exc}") from exc
     if settings.event_retention_s < 86_400:
         raise SettingsError("REVOTP_EVENT_RETENTION_S must keep events at least 24 h (86400)")
+    if settings.max_deliveries < 1:
+        raise SettingsError("REVOTP_MAX_DELIVERIES must be at least 1")
     if not settings.virtual_numbers:
         raise SettingsError("REVOTP_VIRTUAL_NUMBERS must name at least one number")
     numbers = []

@@ -124,6 +124,9 @@ def build_openapi(version: str) -> dict[str, Any]:
                     },
                 }
             },
+            "/openapi.json": {
+                "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}
+            },
             "/healthz": {"get": {"summary": "Alive", "responses": {"200": {"description": "alive"}}}},
             "/readyz": {
                 "get": {

@@ -47,7 +47,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.services)
 
 
-def test_env(namespace: str, **extra: str) -> dict[str, str]:
+def deployment_env(namespace: str, **extra: str) -> dict[str, str]:
     """The environment of a test deployment (also handed to subprocess workers)."""
     return {
         "REVOTP_NAMESPACE": namespace,
@@ -72,7 +72,7 @@ def namespace() -> str:
 
 @pytest.fixture
 def settings(namespace: str) -> Settings:
-    return from_env(test_env(namespace))
+    return from_env(deployment_env(namespace))
 
 
 @pytest.fixture
@@ -140,7 +140,9 @@ class Pipeline:
         assert response.status == 200, await response.text()
         return dict(await response.json())
 
-    async def sms(self, text: str, *, sender: str = PHONE, message_id: str | None = None, to: str = VIRTUAL_NUMBER) -> None:
+    async def sms(
+        self, text: str, *, sender: str = PHONE, message_id: str | None = None, to: str = VIRTUAL_NUMBER
+    ) -> None:
         """Post one generic webhook and require its 202."""
         message = {"id": message_id or uuid.uuid4().hex, "from": sender, "to": to, "text": text}
         response = await post_generic(self.ingest, message)
@@ -171,16 +173,27 @@ async def pipeline(ingest: TestClient, notifier: TestClient, matcher: Worker) ->
     return Pipeline(ingest, notifier)
 
 
+@pytest.fixture
+async def pipeline_without_matcher(ingest: TestClient, notifier: TestClient) -> Pipeline:
+    """For tests that run their matchers as separate processes."""
+    return Pipeline(ingest, notifier)
+
+
 def bearer(api_key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {api_key}"}
 
 
-async def next_frame(ws: Any, timeout: float = EVENT_TIMEOUT_S) -> dict[str, Any]:
-    return dict(json.loads(await asyncio.wait_for(ws.receive_str(), timeout)))
+async def next_frame(ws: Any, within: float = EVENT_TIMEOUT_S) -> dict[str, Any]:
+    return dict(json.loads(await asyncio.wait_for(ws.receive_str(), within)))
 
 
 async def post_generic(
-    client: TestClient, payload: Any, *, secret: str = GENERIC_SECRET, timestamp: int | None = None, raw: bytes | None = None
+    client: TestClient,
+    payload: Any,
+    *,
+    secret: str = GENERIC_SECRET,
+    timestamp: int | None = None,
+    raw: bytes | None = None,
 ) -> Any:
     body = raw if raw is not None else json.dumps(payload).encode()
     stamp = int(time.time()) if timestamp is None else timestamp
@@ -192,7 +205,9 @@ async def post_generic(
     return await client.post("/v1/inbound/generic", data=body, headers=headers)
 
 
-async def post_twilio(client: TestClient, params: dict[str, str], *, token: str = TWILIO_TOKEN, path: str = "/v1/inbound/twilio") -> Any:
+async def post_twilio(
+    client: TestClient, params: dict[str, str], *, token: str = TWILIO_TOKEN, path: str = "/v1/inbound/twilio"
+) -> Any:
     """Post form parameters signed exactly as Twilio signs them, over the public URL."""
     signature = compute_signature(token, PUBLIC_URL + path, params.items())
     headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature}

@@ -98,4 +98,4 @@ def test_candidates_by_spec_offers_every_shape_present():
 
 
 def test_normalize_folds_width_digits_and_case():
-    assert normalize("ｃｏｄｅ ４８３") == "CODE 483"
+    assert normalize("\uff43\uff4f\uff44\uff45 \uff14\uff18\uff13") == "CODE 483"

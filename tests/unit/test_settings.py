@@ -15,15 +15,17 @@ def test_defaults_are_loopback():
 
 
 def test_values_are_read_and_lists_split():
-    settings = from_env({
-        "REVOTP_INGEST_PORT": "9000",
-        "REVOTP_VIRTUAL_NUMBERS": "+15550100000, 0612345678",
-        "REVOTP_DEFAULT_REGION": "FR",
-        "REVOTP_BOOTSTRAP_TENANTS": "a:k1,b:k2",
-        "REVOTP_INSECURE_NO_SIGNATURES": "1",
-        "REVOTP_TWILIO_SECRET": "tok",
-        "REVOTP_ANDROID_SMS_GATEWAY_SECRET": "sig",
-    })
+    settings = from_env(
+        {
+            "REVOTP_INGEST_PORT": "9000",
+            "REVOTP_VIRTUAL_NUMBERS": "+15550100000, 0612345678",
+            "REVOTP_DEFAULT_REGION": "FR",
+            "REVOTP_BOOTSTRAP_TENANTS": "a:k1,b:k2",
+            "REVOTP_INSECURE_NO_SIGNATURES": "1",
+            "REVOTP_TWILIO_SECRET": "tok",
+            "REVOTP_ANDROID_SMS_GATEWAY_SECRET": "sig",
+        }
+    )
     assert settings.ingest_port == 9000
     assert settings.virtual_numbers == ("+15550100000", "+33612345678")
     assert settings.bootstrap_tenants == ("a:k1", "b:k2")

@@ -1,0 +1,46 @@
+# The two commands a newcomer needs: `make demo` runs it all, `make test` checks it all.
+# Both create the virtualenv and make RabbitMQ and Redis reachable first.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: help install services demo run test lint format unit clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+install: $(VENV)/.installed  ## virtualenv with revotp and its test tools
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+services:  ## start RabbitMQ and Redis unless they already listen
+	bin/ensure-services
+
+demo: install services  ## the whole pipeline in one process, with a demo tenant
+	$(BIN)/revotp demo
+
+run: install services  ## the whole pipeline in one process, configured by REVOTP_* only
+	$(BIN)/revotp all
+
+test: install services lint  ## lint, types, and every test (unit + integration)
+	$(BIN)/pytest
+
+unit: install  ## only the tests that need no services
+	$(BIN)/pytest -m "not services"
+
+lint: install  ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install  ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:  ## remove the virtualenv and caches
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache var

@@ -1,0 +1,78 @@
+"""Running revotp services as real OS processes, for tests that need several or kill them."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import aiohttp
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ServiceProcess:
+    """``python -m <service>`` with its own environment, its health port, and its log file."""
+
+    def __init__(self, service: str, env: dict[str, str], port_variable: str, log_path: str) -> None:
+        self.service = service
+        self.port = free_port()
+        self.log_path = log_path
+        full_env = {**os.environ, **env, port_variable: str(self.port), "REVOTP_LOG_JSON": "1"}
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", service], env=full_env, stdout=self._log, stderr=subprocess.STDOUT
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def wait_ready(self, within: float = 20.0) -> None:
+        deadline = time.monotonic() + within
+        async with aiohttp.ClientSession() as session:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"{self.service} exited with {self.process.returncode}: {self.log()}")
+                try:
+                    async with session.get(self.url + "/readyz") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise TimeoutError(f"{self.service} not ready in {within} s: {self.log()}")
+
+    async def metric(self, name: str, labels: str) -> float:
+        """One sample of a Prometheus metric this process exposes (0 when absent)."""
+        async with aiohttp.ClientSession() as session, session.get(self.url + "/metrics") as response:
+            text = await response.text()
+        for line in text.splitlines():
+            if line.startswith(f"{name}{{{labels}}} "):
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    def terminate(self, timeout: float = 20.0) -> int:
+        """SIGTERM, then the exit code (SIGKILL if it overstays ``timeout``)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+        return int(self.process.returncode)
+
+    def log(self) -> str:
+        self._log.flush()
+        with open(self.log_path, "rb") as handle:
+            return handle.read().decode(errors="replace")[-4000:]

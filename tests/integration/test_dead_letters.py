@@ -1,0 +1,68 @@
+"""Poison messages go to the dead-letter queue; the inbound queue keeps flowing."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aio_pika
+
+from common.amqp import declare_topology
+from common.names import SMS_ROUTING_KEY, Names
+from common.settings import Settings
+from tests.integration.conftest import Pipeline, next_frame
+
+
+async def _dead_letters(amqp: Any, names: Names, *, at_least: int) -> int:
+    channel = await amqp.channel()
+    try:
+        for _ in range(100):
+            queue = await channel.declare_queue(names.dead_letter_queue, passive=True)
+            count = int(queue.declaration_result.message_count or 0)
+            if count >= at_least:
+                return count
+            await asyncio.sleep(0.05)
+        return count
+    finally:
+        await channel.close()
+
+
+async def test_undecodable_messages_are_dead_lettered_and_the_queue_flows(
+    pipeline: Pipeline, amqp: Any, settings: Settings
+):
+    names = Names(settings.namespace)
+    channel = await amqp.channel()
+    exchange = await channel.get_exchange(names.inbound_exchange)
+    for body in (b"not json", b'{"message_id": "x"}', b'{"schema_version": 99}', b"\xff\xfe"):
+        await exchange.publish(
+            aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT), routing_key=SMS_ROUTING_KEY
+        )
+    await channel.close()
+    assert await _dead_letters(amqp, names, at_least=4) == 4
+
+    ws = await pipeline.ready_socket()
+    challenge = await pipeline.create()
+    await pipeline.sms(challenge["code"])
+    assert (await next_frame(ws))["type"] == "challenge.verified"
+
+
+async def test_a_message_that_keeps_failing_is_dead_lettered_after_max_deliveries(
+    amqp: Any, settings: Settings, cleanup: None
+):
+    names = Names(settings.namespace)
+    channel = await amqp.channel()
+    queue = await declare_topology(channel, names, max_deliveries=settings.max_deliveries)
+    exchange = await channel.get_exchange(names.inbound_exchange)
+    await exchange.publish(aio_pika.Message(b"fails every time"), routing_key=SMS_ROUTING_KEY)
+    deliveries = 0
+    async with queue.iterator() as messages:
+        while True:
+            try:
+                message = await asyncio.wait_for(anext(messages), 2.0)
+            except TimeoutError:
+                break  # the broker stopped redelivering it
+            deliveries += 1
+            await message.nack(requeue=True)  # what the matcher does with a failure it cannot fix
+    await channel.close()
+    assert await _dead_letters(amqp, names, at_least=1) == 1
+    assert deliveries == settings.max_deliveries
