@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 import msgspec
 
+from common.names import TENANT_ID_PATTERN
 from common.phones import to_e164
 
 PREFIX = "REVOTP_"
@@ -80,6 +81,13 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"invalid configuration: {exc}") from exc
     if settings.event_retention_s < 86_400:
         raise SettingsError("REVOTP_EVENT_RETENTION_S must keep events at least 24 h (86400)")
+    for entry in settings.bootstrap_tenants:
+        tenant_id, sep, api_key = entry.partition(":")
+        if not (sep and api_key and TENANT_ID_PATTERN.fullmatch(tenant_id)):
+            raise SettingsError(
+                f"REVOTP_BOOTSTRAP_TENANTS: {tenant_id!r} must be written id:api_key, the id in lowercase"
+                " letters, digits, '-' or '_'"
+            )
     if settings.max_deliveries < 1:
         raise SettingsError("REVOTP_MAX_DELIVERIES must be at least 1")
     if not settings.virtual_numbers:

@@ -65,6 +65,13 @@ class TenantRegistry:
         await self._redis.hsetnx(self._names.tenants, tenant_id, record)
         await self._redis.hset(self._names.api_keys, api_key_digest(api_key), tenant_id)
 
+    async def bootstrap(self, entries: tuple[str, ...]) -> list[str]:
+        """Ensure every ``REVOTP_BOOTSTRAP_TENANTS`` entry; return the tenant ids."""
+        pairs = parse_bootstrap(entries)
+        for tenant_id, api_key in pairs:
+            await self.ensure(tenant_id, api_key)
+        return [tenant_id for tenant_id, _ in pairs]
+
     async def authenticate(self, api_key: str) -> str | None:
         """The tenant owning this key, or None."""
         tenant_id = await self._redis.hget(self._names.api_keys, api_key_digest(api_key))

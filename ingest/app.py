@@ -15,7 +15,7 @@ from common.redis import connect_redis, load_keyring
 from common.runtime import start_app
 from common.settings import Settings
 from common.store import ChallengeStore
-from common.tenants import TenantRegistry, parse_bootstrap
+from common.tenants import TenantRegistry
 from common.version import VERSION
 from common.web import MAX_BODY_BYTES, json_response, middlewares
 from ingest import keys
@@ -38,8 +38,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.STORE] = ChallengeStore(redis, names, event_retention_ms=settings.event_retention_s * 1000)
     app[keys.TENANTS] = TenantRegistry(redis, names)
     app[keys.IDEMPOTENCY] = IdempotencyCache(redis, names, keyring)
-    for tenant_id, api_key in parse_bootstrap(settings.bootstrap_tenants):
-        await app[keys.TENANTS].ensure(tenant_id, api_key)
+    for tenant_id in await app[keys.TENANTS].bootstrap(settings.bootstrap_tenants):
         log.info("tenant_bootstrapped", tenant_id=tenant_id)
     yield
     await redis.aclose()

@@ -29,6 +29,7 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.KEYRING] = await load_keyring(redis, settings, names)
     app[keys.STORE] = ChallengeStore(redis, names, event_retention_ms=settings.event_retention_s * 1000)
     app[keys.TENANTS] = TenantRegistry(redis, names)
+    await app[keys.TENANTS].bootstrap(settings.bootstrap_tenants)
     app[keys.HUB] = Hub(redis, names, queue_limit=settings.ws_queue_limit)
     yield
     await app[keys.HUB].close()

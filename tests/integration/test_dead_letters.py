@@ -38,7 +38,8 @@ async def test_undecodable_messages_are_dead_lettered_and_the_queue_flows(
             aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT), routing_key=SMS_ROUTING_KEY
         )
     await channel.close()
-    assert await _dead_letters(amqp, names, at_least=4) == 4
+    dead = await _dead_letters(amqp, names, at_least=4)
+    assert dead == 4, f"{dead} of 4 poison messages reached the dead-letter queue"
 
     ws = await pipeline.ready_socket()
     challenge = await pipeline.create()

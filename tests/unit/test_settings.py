@@ -41,6 +41,9 @@ def test_values_are_read_and_lists_split():
         {"REVOTP_INGEST_PORT": "eighty"},
         {"REVOTP_VIRTUAL_NUMBERS": "not-a-number"},
         {"REVOTP_EVENT_RETENTION_S": "60"},
+        {"REVOTP_BOOTSTRAP_TENANTS": "acme"},
+        {"REVOTP_BOOTSTRAP_TENANTS": "Acme Corp:key"},
+        {"REVOTP_MAX_DELIVERIES": "0"},
     ],
 )
 def test_bad_values_are_refused_with_a_clear_error(env):
