@@ -31,6 +31,15 @@ def stop_event() -> asyncio.Event:
     return event
 
 
+async def serve_app(app: web.Application, host: str, port: int, stop: asyncio.Event) -> None:
+    """Serve ``app`` until ``stop`` is set, then shut it down gracefully."""
+    runner = await start_app(app, host, port)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
 async def start_app(app: web.Application, host: str, port: int) -> web.AppRunner:
     runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT_S, access_log=None)
     await runner.setup()

@@ -11,11 +11,9 @@ from aiohttp import web
 from common.amqp import connect_amqp, declare_topology
 from common.health import ReadinessCheck, add_health_routes
 from common.names import Names
-from common.redis import connect_redis, load_keyring
-from common.runtime import start_app
+from common.resources import redis_ctx
+from common.runtime import serve_app
 from common.settings import Settings
-from common.store import ChallengeStore
-from common.tenants import TenantRegistry
 from common.version import VERSION
 from common.web import MAX_BODY_BYTES, json_response, middlewares
 from ingest import keys
@@ -28,20 +26,10 @@ from ingest.routes import setup_routes
 log = structlog.get_logger(__name__)
 
 
-async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[keys.SETTINGS]
-    names = Names(settings.namespace)
-    redis = await connect_redis(settings.redis_url)
-    keyring = await load_keyring(redis, settings, names)
-    app[keys.REDIS] = redis
-    app[keys.KEYRING] = keyring
-    app[keys.STORE] = ChallengeStore(redis, names, event_retention_ms=settings.event_retention_s * 1000)
-    app[keys.TENANTS] = TenantRegistry(redis, names)
-    app[keys.IDEMPOTENCY] = IdempotencyCache(redis, names, keyring)
-    for tenant_id in await app[keys.TENANTS].bootstrap(settings.bootstrap_tenants):
-        log.info("tenant_bootstrapped", tenant_id=tenant_id)
+async def idempotency_ctx(app: web.Application) -> AsyncIterator[None]:
+    resources = app[keys.RESOURCES]
+    app[keys.IDEMPOTENCY] = IdempotencyCache(resources.redis, resources.names, resources.keyring)
     yield
-    await redis.aclose()
 
 
 async def amqp_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -61,11 +49,7 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    runner = await start_app(create_app(settings), settings.host, settings.ingest_port)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
+    await serve_app(create_app(settings), settings.host, settings.ingest_port, stop)
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -74,7 +58,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=middlewares(), client_max_size=MAX_BODY_BYTES)
     app[keys.SETTINGS] = settings
     app[keys.PROVIDERS] = build_providers(settings)
-    app.cleanup_ctx.extend([redis_ctx, amqp_ctx])
+    app.cleanup_ctx.extend([redis_ctx, idempotency_ctx, amqp_ctx])
     setup_routes(app)
     app.router.add_get("/openapi.json", openapi)
 
@@ -85,7 +69,7 @@ def create_app(settings: Settings) -> web.Application:
             if connection.is_closed or not connection.connected.is_set():
                 raise ConnectionError("RabbitMQ connection is down")
 
-        return {"redis": app[keys.REDIS].ping, "rabbitmq": amqp}
+        return {"redis": app[keys.RESOURCES].redis.ping, "rabbitmq": amqp}
 
     add_health_routes(app, checks)
     return app

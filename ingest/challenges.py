@@ -51,7 +51,7 @@ def decode_create(body: bytes) -> CreateChallenge:
 
 async def create_challenge(request: web.Request) -> web.Response:
     app = request.app
-    tenant_id = await authenticate_tenant(request, app[keys.TENANTS])
+    tenant_id = await authenticate_tenant(request, app[keys.RESOURCES].tenants)
     require_content_type(request, "application/json")
     body = await request.read()
     payload = decode_create(body)
@@ -77,9 +77,9 @@ async def create_challenge(request: web.Request) -> web.Response:
             external_id=payload.external_id,
             context=payload.context,
         )
-        keyring = app[keys.KEYRING]
+        keyring = app[keys.RESOURCES].keyring
         code = generate_code(challenge.code_length, challenge.alphabet)
-        await app[keys.STORE].create(challenge, keyring.code_hash(tenant_id, phone, code))
+        await app[keys.RESOURCES].store.create(challenge, keyring.code_hash(tenant_id, phone, code))
         CHALLENGES_CREATED.inc()
         log.info("challenge_created", challenge_id=challenge.id, tenant_id=tenant_id, ttl_s=payload.ttl_seconds)
         token = keyring.watch_token(tenant_id, challenge.id)
@@ -101,18 +101,18 @@ async def create_challenge(request: web.Request) -> web.Response:
 
 async def _own_challenge(request: web.Request) -> Challenge:
     """The requested challenge if it belongs to the caller; 404 otherwise, never 403."""
-    tenant_id = await authenticate_tenant(request, request.app[keys.TENANTS])
+    tenant_id = await authenticate_tenant(request, request.app[keys.RESOURCES].tenants)
     challenge_id = request.match_info["challenge_id"]
     challenge = None
     if CHALLENGE_ID.fullmatch(challenge_id):
-        challenge = await request.app[keys.STORE].get(tenant_id, challenge_id)
+        challenge = await request.app[keys.RESOURCES].store.get(tenant_id, challenge_id)
     if challenge is None:
         raise ApiError(404, "challenge_not_found", "no such challenge")
     return challenge
 
 
 def _view(request: web.Request, challenge: Challenge) -> ChallengeView:
-    token = request.app[keys.KEYRING].watch_token(challenge.tenant_id, challenge.id)
+    token = request.app[keys.RESOURCES].keyring.watch_token(challenge.tenant_id, challenge.id)
     return challenge_view(challenge, watch_token=token)
 
 
@@ -122,7 +122,7 @@ async def get_challenge(request: web.Request) -> web.Response:
 
 async def cancel_challenge(request: web.Request) -> web.Response:
     challenge = await _own_challenge(request)
-    store = request.app[keys.STORE]
+    store = request.app[keys.RESOURCES].store
     outcome, status = await store.cancel(challenge, now_ms())
     if outcome is CancelOutcome.MISSING:
         raise ApiError(404, "challenge_not_found", "no such challenge")

@@ -15,10 +15,8 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from redis.asyncio import Redis
 
 from common.amqp import connect_amqp, declare_topology
-from common.names import Names
-from common.redis import connect_redis, load_keyring
+from common.resources import RedisResources
 from common.settings import Settings
-from common.store import ChallengeStore
 from matcher.consumer import SmsConsumer
 from matcher.judge import Judge
 from matcher.sweeper import Sweeper
@@ -41,15 +39,14 @@ class Worker:
 
     async def start(self) -> None:
         settings = self.settings
-        names = Names(settings.namespace)
-        self.redis = await connect_redis(settings.redis_url)
-        keyring = await load_keyring(self.redis, settings, names)
-        store = ChallengeStore(self.redis, names, event_retention_ms=settings.event_retention_s * 1000)
+        resources = await RedisResources.open(settings)
+        self.redis = resources.redis
+        names, store = resources.names, resources.store
         self.connection = await connect_amqp(settings.amqp_url, name="revotp-matcher")
         self._channel = await self.connection.channel()
         await self._channel.set_qos(prefetch_count=settings.prefetch)
         self._queue = await declare_topology(self._channel, names, max_deliveries=settings.max_deliveries)
-        consumer = SmsConsumer(Judge(store, keyring, settings))
+        consumer = SmsConsumer(Judge(store, resources.keyring, settings))
 
         async def on_message(message: AbstractIncomingMessage) -> None:
             task = asyncio.current_task()

@@ -40,14 +40,14 @@ async def _replay(redis: Redis, key: str, after: str, ws: web.WebSocketResponse)
 
 async def tenant_events(request: web.Request) -> web.StreamResponse:
     app = request.app
-    tenant_id = await authenticate_tenant(request, app[keys.TENANTS])
+    tenant_id = await authenticate_tenant(request, app[keys.RESOURCES].tenants)
     after = request.query.get("after")
     if after is not None and not CURSOR.fullmatch(after):
         raise ApiError(400, "invalid_cursor", "after must be a cursor received in an event")
     ws = _open_socket(request)
     await ws.prepare(request)
-    redis = app[keys.REDIS]
-    log_key = app[keys.STORE].names.events(tenant_id)
+    redis = app[keys.RESOURCES].redis
+    log_key = app[keys.RESOURCES].names.events(tenant_id)
     with CONNECTIONS.labels(stream="tenant").track_inprogress():
         async with app[keys.HUB].subscribe(tenant_id) as subscription:
             if after is not None:
@@ -62,10 +62,10 @@ async def tenant_events(request: web.Request) -> web.StreamResponse:
 async def challenge_events(request: web.Request) -> web.StreamResponse:
     app = request.app
     challenge_id = request.match_info["challenge_id"]
-    tenant_id = app[keys.KEYRING].watch_tenant(request.query.get("token", ""), challenge_id)
+    tenant_id = app[keys.RESOURCES].keyring.watch_tenant(request.query.get("token", ""), challenge_id)
     if tenant_id is None:
         raise ApiError(401, "invalid_token", "the watch token does not open this challenge")
-    store = app[keys.STORE]
+    store = app[keys.RESOURCES].store
     if await store.get(tenant_id, challenge_id) is None:
         raise ApiError(404, "challenge_not_found", "no such challenge")
     ws = _open_socket(request)

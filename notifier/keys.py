@@ -1,19 +1,12 @@
-"""Typed keys of the notifier application's shared resources."""
+"""Typed keys of the notifier application's resources (the shared ones come from common)."""
 
 from aiohttp import web
-from redis.asyncio import Redis
 
-from common.keyring import Keyring
-from common.settings import Settings
-from common.store import ChallengeStore
-from common.tenants import TenantRegistry
+from common.resources import RESOURCES, SETTINGS
 from notifier.hub import Hub
 from notifier.sockets import OpenSockets
 
-SETTINGS = web.AppKey("settings", Settings)
-REDIS = web.AppKey("redis", Redis)
-KEYRING = web.AppKey("keyring", Keyring)
-STORE = web.AppKey("store", ChallengeStore)
-TENANTS = web.AppKey("tenants", TenantRegistry)
+__all__ = ["HUB", "RESOURCES", "SETTINGS", "SOCKETS"]
+
 HUB = web.AppKey("hub", Hub)
 SOCKETS = web.AppKey("sockets", OpenSockets)
