@@ -11,6 +11,14 @@ class MessageDecodeError(ValueError):
     """The body is not an InboundSms: a poison message, never worth a retry."""
 
 
+class SmsPart(msgspec.Struct, frozen=True):
+    """Where a part of a long SMS belongs, for providers that deliver parts separately."""
+
+    reference: str  # the provider's concatenation reference, shared by all parts
+    total: int
+    number: int  # 1-based
+
+
 class InboundSms(msgspec.Struct, frozen=True, kw_only=True):
     """One SMS as a provider delivered it, stamped by ingest when accepted."""
 
@@ -23,6 +31,7 @@ class InboundSms(msgspec.Struct, frozen=True, kw_only=True):
     accepted_at_ms: int  # when ingest accepted it; expiry is judged against this
     sender_country: str | None = None  # ISO region hint some providers send
     received_at: str | None = None  # the provider's own timestamp, informational
+    part: SmsPart | None = None  # set when this is one part of a long SMS still to be reassembled
     schema_version: int = SCHEMA_VERSION
 
 

@@ -57,6 +57,15 @@ class Names:
         """Sorted set ``<tenant>/<challenge id>`` scored by expires_at (ms), read by sweepers."""
         return f"{self.namespace}:deadlines"
 
+    @property
+    def part_deadlines(self) -> str:
+        """Sorted set of part assemblies scored by the time they are judged even if incomplete."""
+        return f"{self.namespace}:part-deadlines"
+
+    def parts(self, provider: str, sender: str, recipient: str, reference: str, total: int) -> str:
+        """The parts received so far of one long SMS."""
+        return f"{self.namespace}:parts:{provider}:{sender}:{recipient}:{reference}:{total}"
+
     def route(self, phone: str, virtual_number: str) -> str:
         """Set of tenants that may hold a pending challenge for this sender and number."""
         return f"{self.namespace}:route:{phone}:{virtual_number}"

@@ -45,6 +45,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     shutdown_grace_s: float = 10.0
     # matcher: how long past expires_at the sweeper waits for SMS still in the queue.
     expiry_grace_ms: int = 1000
+    # matcher: how long the parts of a long SMS wait for their siblings before being judged as they are.
+    parts_timeout_s: float = 60.0
     sweep_interval_s: float = 0.5
     # notifier
     ws_ping_s: float = 20.0

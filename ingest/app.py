@@ -44,6 +44,11 @@ async def amqp_ctx(app: web.Application) -> AsyncIterator[None]:
     await connection.close()
 
 
+async def close_providers(app: web.Application) -> None:
+    for provider in app[keys.PROVIDERS].values():
+        await provider.close()
+
+
 async def openapi(request: web.Request) -> web.Response:
     return json_response(build_openapi(VERSION))
 
@@ -58,6 +63,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=middlewares(), client_max_size=MAX_BODY_BYTES)
     app[keys.SETTINGS] = settings
     app[keys.PROVIDERS] = build_providers(settings)
+    app.on_cleanup.append(close_providers)
     app.cleanup_ctx.extend([redis_ctx, idempotency_ctx, amqp_ctx])
     setup_routes(app)
     app.router.add_get("/openapi.json", openapi)

@@ -13,48 +13,67 @@ from common.messages import InboundSms
 from common.web import ApiError, service_unavailable
 from ingest import keys
 from ingest.metrics import PUBLISH_SECONDS, SMS_ACCEPTED, WEBHOOKS_REFUSED
+from ingest.providers.auth import check_source_address
+from ingest.providers.base import Batch
 from ingest.publisher import BrokerUnavailable
 
 log = structlog.get_logger(__name__)
 
 
-async def receive_sms(request: web.Request) -> web.Response:
+async def receive_sms(request: web.Request) -> web.StreamResponse:
     name = request.match_info["provider"]
     provider = request.app[keys.PROVIDERS].get(name)
     if provider is None:
         raise ApiError(404, "unknown_provider", f"no provider named {name!r}")
+    if request.method not in provider.methods:
+        allowed = ", ".join(sorted(provider.methods))
+        raise ApiError(405, "method_not_allowed", f"{name} webhooks use {allowed}", headers={"Allow": allowed})
     structlog.contextvars.bind_contextvars(provider=name)
     try:
+        check_source_address(provider, request)
         body = await request.read()
-        provider.authenticate(request, body)
-        parsed = provider.parse(request, body)
+        await provider.authenticate(request, body)
+        answer = await provider.handshake(request, body)
+        if answer is not None:
+            return answer
+        batch = provider.parse(request, body)
     except (ApiError, web.HTTPException) as exc:
-        status = exc.status
-        WEBHOOKS_REFUSED.labels(provider=name, status=str(status)).inc()
-        log.info("webhook_refused", status=status, reason=getattr(exc, "code", "http_error"))
+        WEBHOOKS_REFUSED.labels(provider=name, status=str(exc.status)).inc()
+        log.info("webhook_refused", status=exc.status, reason=getattr(exc, "code", "http_error"))
         raise
+    if batch.skipped:
+        WEBHOOKS_REFUSED.labels(provider=name, status="skipped_entry").inc(batch.skipped)
+        log.warning("webhook_entries_skipped", skipped=batch.skipped, accepted=len(batch.messages))
+    await publish(request, name, batch)
+    return provider.accepted(batch)
+
+
+async def publish(request: web.Request, provider: str, batch: Batch) -> None:
+    """Stamp and publish every SMS of the batch; return only once the broker confirmed them all."""
     accepted_at = now_ms()
-    batch = [
+    messages = [
         InboundSms(
             message_id=uuid.uuid4().hex,
-            provider=name,
+            provider=provider,
             provider_message_id=sms.provider_message_id,
             sender=sms.sender,
             recipient=sms.recipient,
             text=sms.text,
             sender_country=sms.sender_country,
             received_at=sms.received_at,
+            part=sms.part,
             accepted_at_ms=accepted_at,
         )
-        for sms in parsed
+        for sms in batch.messages
     ]
+    if not messages:
+        return
     started = time.perf_counter()
     try:
-        await request.app[keys.PUBLISHER].publish_all(batch)
+        await request.app[keys.PUBLISHER].publish_all(messages)
     except BrokerUnavailable:
-        WEBHOOKS_REFUSED.labels(provider=name, status="503").inc()
+        WEBHOOKS_REFUSED.labels(provider=provider, status="503").inc()
         raise service_unavailable("the message broker did not confirm; retry") from None
     PUBLISH_SECONDS.observe(time.perf_counter() - started)
-    SMS_ACCEPTED.labels(provider=name).inc(len(batch))
-    log.info("sms_accepted", count=len(batch), message_ids=[sms.message_id for sms in batch][:10])
-    return provider.accepted(len(batch))
+    SMS_ACCEPTED.labels(provider=provider).inc(len(messages))
+    log.info("sms_accepted", count=len(messages), message_ids=[sms.message_id for sms in messages][:10])

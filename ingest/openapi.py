@@ -37,6 +37,17 @@ def _errors(*statuses: int) -> dict[str, Any]:
 
 
 _BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+_PROVIDER = {
+    "name": "provider",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "enum": [cls.name for cls in PROVIDER_CLASSES]},
+}
+_WEBHOOK_RESPONSES = {
+    "200": {"description": "accepted (most providers)"},
+    "202": {"description": "accepted (generic)"},
+    **_errors(400, 401, 404, 405, 413, 415, 422, 503),
+}
 _CHALLENGE_ID = {"name": "challenge_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
@@ -100,29 +111,24 @@ def build_openapi(version: str) -> dict[str, Any]:
             "/v1/inbound/{provider}": {
                 "post": {
                     "summary": "Inbound SMS webhook of an SMS provider",
-                    "description": "Answered 2xx only once the broker confirmed every SMS. The generic "
-                    "format is signed with X-Revotp-Timestamp and X-Revotp-Signature.",
-                    "parameters": [
-                        {
-                            "name": "provider",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string", "enum": [cls.name for cls in PROVIDER_CLASSES]},
-                        }
-                    ],
+                    "description": "Answered 2xx only once the broker confirmed every SMS, in the form the "
+                    "provider expects. Each provider is authenticated as it signs (see the README).",
+                    "parameters": [_PROVIDER],
                     "requestBody": {
                         "required": True,
                         "content": {
                             "application/json": {"schema": generic_body},
                             "application/x-www-form-urlencoded": {"schema": {"type": "object"}},
+                            "text/plain": {"schema": {"type": "string"}},
                         },
                     },
-                    "responses": {
-                        "200": {"description": "accepted (providers that expect 200)"},
-                        "202": {"description": "accepted (generic)"},
-                        **_errors(400, 401, 404, 413, 415, 422, 503),
-                    },
-                }
+                    "responses": _WEBHOOK_RESPONSES,
+                },
+                "get": {
+                    "summary": "Inbound SMS webhook of a provider that calls with GET (Vonage, Jasmin, Kannel, …)",
+                    "parameters": [_PROVIDER],
+                    "responses": _WEBHOOK_RESPONSES,
+                },
             },
             "/openapi.json": {
                 "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}

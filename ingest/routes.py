@@ -10,4 +10,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/v1/challenges", create_challenge)
     app.router.add_get("/v1/challenges/{challenge_id}", get_challenge, allow_head=False)
     app.router.add_delete("/v1/challenges/{challenge_id}", cancel_challenge)
-    app.router.add_post("/v1/inbound/{provider}", receive_sms)
+    app.router.add_route("*", "/v1/inbound/{provider}", receive_sms)

@@ -3,6 +3,7 @@
 | what happened                  | fate                                                        |
 |--------------------------------|-------------------------------------------------------------|
 | body is not an InboundSms      | reject without requeue → dead-letter queue at once          |
+| one part of a long SMS         | kept in Redis, ack; the part that completes it is judged    |
 | Redis unreachable              | wait, then requeue; the quorum queue's delivery limit bounds it |
 | any other exception (a bug)    | log with traceback, requeue; dead-lettered after the limit  |
 | judged (whatever the verdict)  | ack, only after the atomic step committed                   |
@@ -17,17 +18,31 @@ import structlog
 from aio_pika.abc import AbstractIncomingMessage
 
 from common import messages
+from common.messages import InboundSms
 from common.redis import TRANSIENT_ERRORS
-from matcher.judge import Judge
+from matcher.assembly import PartAssembler
+from matcher.judge import Judge, Judgement
 from matcher.metrics import PROCESS_SECONDS, SMS_PROCESSED, VERDICTS
 
 log = structlog.get_logger(__name__)
 
 
 class SmsConsumer:
-    def __init__(self, judge: Judge, *, retry_delay_s: float = 1.0) -> None:
+    def __init__(self, judge: Judge, assembler: PartAssembler, *, retry_delay_s: float = 1.0) -> None:
         self._judge = judge
+        self._assembler = assembler
         self._retry_delay_s = retry_delay_s
+
+    async def _judge_whole(self, sms: InboundSms) -> Judgement | None:
+        """Judge the SMS, or keep it as one part of a longer one (None until that one is whole)."""
+        if sms.part is None:
+            return await self._judge.judge(sms)
+        whole = await self._assembler.add(sms)
+        if whole is None:
+            return None
+        judgement = await self._judge.judge(whole)
+        await self._assembler.finish(self._assembler.key_of(sms))
+        return judgement
 
     async def handle(self, message: AbstractIncomingMessage) -> None:
         started = time.perf_counter()
@@ -42,7 +57,7 @@ class SmsConsumer:
                 await message.reject(requeue=False)
                 return
             try:
-                judgement = await self._judge.judge(sms)
+                judgement = await self._judge_whole(sms)
             except TRANSIENT_ERRORS as exc:
                 SMS_PROCESSED.labels(outcome="retry").inc()
                 log.warning("sms_retry", error=type(exc).__name__, detail=str(exc))
@@ -55,6 +70,10 @@ class SmsConsumer:
                 await message.nack(requeue=True)
                 return
             await message.ack()
+            if judgement is None:
+                SMS_PROCESSED.labels(outcome="part_kept").inc()
+                log.info("sms_part_kept", part=sms.part.number if sms.part else None)
+                return
             elapsed = time.perf_counter() - started
             PROCESS_SECONDS.observe(elapsed)
             SMS_PROCESSED.labels(outcome=judgement.outcome).inc()

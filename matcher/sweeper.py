@@ -1,5 +1,8 @@
-"""Expires due challenges. One runs in every matcher process; concurrent sweeps are safe
-because the atomic step expires a challenge only while it is pending, so only once."""
+"""Expires due challenges and judges long SMS whose parts timed out.
+
+One runs in every matcher process. Concurrent sweeps are safe: the atomic step expires a
+challenge only while it is pending, so only once, and a timed-out message judged twice has the
+same id both times, so its second judgement changes nothing."""
 
 from __future__ import annotations
 
@@ -10,7 +13,9 @@ import structlog
 from common.clock import now_ms
 from common.redis import TRANSIENT_ERRORS
 from common.store import ChallengeStore
-from matcher.metrics import EXPIRED
+from matcher.assembly import PartAssembler
+from matcher.judge import Judge
+from matcher.metrics import EXPIRED, SMS_PROCESSED
 
 log = structlog.get_logger(__name__)
 
@@ -18,8 +23,12 @@ BATCH = 200
 
 
 class Sweeper:
-    def __init__(self, store: ChallengeStore, *, grace_ms: int, interval_s: float) -> None:
+    def __init__(
+        self, store: ChallengeStore, assembler: PartAssembler, judge: Judge, *, grace_ms: int, interval_s: float
+    ) -> None:
         self._store = store
+        self._assembler = assembler
+        self._judge = judge
         # SMS accepted just before a deadline may still be in the queue; give them this long.
         self._grace_ms = grace_ms
         self._interval_s = interval_s
@@ -45,4 +54,12 @@ class Sweeper:
                 EXPIRED.inc()
                 log.info("challenge_expired", challenge_id=challenge_id, tenant_id=tenant_id)
             await self._store.forget_deadline(tenant_id, challenge_id)
-        return len(due)
+        timed_out = await self._assembler.due(now, BATCH)
+        for key in timed_out:
+            whole = await self._assembler.flush(key)
+            if whole is not None:
+                judgement = await self._judge.judge(whole)
+                SMS_PROCESSED.labels(outcome=f"parts_timed_out_{judgement.outcome}").inc()
+                log.info("sms_parts_timed_out", outcome=judgement.outcome, provider=whole.provider)
+            await self._assembler.finish(key)
+        return max(len(due), len(timed_out))

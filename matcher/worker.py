@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from common.amqp import connect_amqp, declare_topology
 from common.resources import RedisResources
 from common.settings import Settings
+from matcher.assembly import PartAssembler
 from matcher.consumer import SmsConsumer
 from matcher.judge import Judge
 from matcher.sweeper import Sweeper
@@ -46,7 +47,9 @@ class Worker:
         self._channel = await self.connection.channel()
         await self._channel.set_qos(prefetch_count=settings.prefetch)
         self._queue = await declare_topology(self._channel, names, max_deliveries=settings.max_deliveries)
-        consumer = SmsConsumer(Judge(store, resources.keyring, settings))
+        judge = Judge(store, resources.keyring, settings)
+        assembler = PartAssembler(resources.redis, names, timeout_ms=int(settings.parts_timeout_s * 1000))
+        consumer = SmsConsumer(judge, assembler)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
             task = asyncio.current_task()
@@ -60,7 +63,9 @@ class Worker:
 
         self._consumer_tag = await self._queue.consume(on_message)
         if self._sweep:
-            sweeper = Sweeper(store, grace_ms=settings.expiry_grace_ms, interval_s=settings.sweep_interval_s)
+            sweeper = Sweeper(
+                store, assembler, judge, grace_ms=settings.expiry_grace_ms, interval_s=settings.sweep_interval_s
+            )
             self._sweeper = asyncio.create_task(sweeper.run(), name="sweeper")
         log.info("matcher_started", queue=names.inbound_queue, prefetch=settings.prefetch)
 

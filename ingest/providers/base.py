@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hmac
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
 import msgspec
 from aiohttp import web
 
+from common.messages import SmsPart
 from common.settings import Settings
 from common.web import ApiError
 
@@ -22,28 +22,38 @@ class ParsedSms(msgspec.Struct, frozen=True, kw_only=True):
     text: str
     sender_country: str | None = None
     received_at: str | None = None
+    part: SmsPart | None = None  # one part of a long SMS the provider did not reassemble
 
 
-def unauthorized(message: str) -> ApiError:
-    return ApiError(401, "invalid_signature", message)
+class Batch(msgspec.Struct, frozen=True):
+    """The SMS of one request; ``skipped`` counts entries refused one by one (batched formats)."""
+
+    messages: tuple[ParsedSms, ...]
+    skipped: int = 0
+
+
+def unauthorized(message: str, code: str = "invalid_signature") -> ApiError:
+    return ApiError(401, code, message)
 
 
 def malformed(message: str) -> ApiError:
     return ApiError(400, "malformed_message", message)
 
 
-def same_secret(given: str, expected: str) -> bool:
-    return hmac.compare_digest(given.encode(), expected.encode())
-
-
 class Provider(ABC):
     """One provider's webhook. Subclasses set ``name`` and implement the three steps."""
 
     name: ClassVar[str]
+    methods: ClassVar[frozenset[str]] = frozenset({"POST"})
+    # The option that holds the provider's credential (REVOTP_<PROVIDER>_<OPTION>).
+    credential_option: ClassVar[str] = "secret"
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.secret = settings.provider_option(self.name, "secret")
+        self.secret = settings.provider_option(self.name, self.credential_option)
+
+    def option(self, option: str) -> str:
+        return self.settings.provider_option(self.name, option)
 
     def check_configured(self) -> bool:
         """False when signatures are off for local experiments; raises 401 when no credential is set."""
@@ -54,13 +64,21 @@ class Provider(ABC):
         return True
 
     @abstractmethod
-    def authenticate(self, request: web.Request, body: bytes) -> None:
+    async def authenticate(self, request: web.Request, body: bytes) -> None:
         """Raise a 401 ApiError unless the request provably comes from the provider."""
 
+    async def handshake(self, request: web.Request, body: bytes) -> web.StreamResponse | None:
+        """Answer a provider's control request (subscription confirmation …); None for an SMS."""
+        return None
+
     @abstractmethod
-    def parse(self, request: web.Request, body: bytes) -> list[ParsedSms]:
+    def parse(self, request: web.Request, body: bytes) -> Batch:
         """The SMS in the request; raise a 400 ApiError when it is malformed."""
 
     @abstractmethod
-    def accepted(self, count: int) -> web.Response:
+    def accepted(self, batch: Batch) -> web.Response:
         """The answer the provider expects once every SMS is safely queued."""
+
+    async def close(self) -> None:
+        """Release what the adapter opened (an HTTP client, say)."""
+        return

@@ -13,12 +13,12 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web
 
-from common.web import require_content_type
-from ingest.providers.base import ParsedSms, Provider, malformed, unauthorized
+from ingest.providers.base import Batch, ParsedSms, Provider, unauthorized
+from ingest.providers.reading import form_params, require
 
 TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 _DEFAULT_PORTS = {"https": 443, "http": 80}
@@ -53,15 +53,9 @@ def is_valid(auth_token: str, url: str, params: list[tuple[str, str]], signature
 
 class TwilioProvider(Provider):
     name = "twilio"
+    methods = frozenset({"POST", "GET"})
 
-    def _params(self, request: web.Request, body: bytes) -> list[tuple[str, str]]:
-        require_content_type(request, "application/x-www-form-urlencoded")
-        try:
-            return parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
-        except (UnicodeDecodeError, ValueError):
-            raise malformed("body is not UTF-8 form data") from None
-
-    def authenticate(self, request: web.Request, body: bytes) -> None:
+    async def authenticate(self, request: web.Request, body: bytes) -> None:
         if not self.check_configured():
             return
         signature = request.headers.get("X-Twilio-Signature", "")
@@ -69,23 +63,25 @@ class TwilioProvider(Provider):
             raise unauthorized("X-Twilio-Signature is required")
         # The URL Twilio signed is the public one it was configured with, never our Host header.
         url = self.settings.public_url.rstrip("/") + request.rel_url.path_qs
-        if not is_valid(self.secret, url, self._params(request, body), signature):
+        # A GET carries its parameters in the URL, which is all that is signed.
+        params = form_params(request, body) if request.method == "POST" else []
+        if not is_valid(self.secret, url, params, signature):
             raise unauthorized("X-Twilio-Signature does not match")
 
-    def parse(self, request: web.Request, body: bytes) -> list[ParsedSms]:
-        params = dict(self._params(request, body))
-        missing = [name for name in ("MessageSid", "From", "To", "Body") if name not in params]
-        if missing:
-            raise malformed(f"missing parameters: {', '.join(missing)}")
-        return [
-            ParsedSms(
-                provider_message_id=params["MessageSid"],
-                sender=params["From"],
-                recipient=params["To"],
-                text=params["Body"],
-                sender_country=params.get("FromCountry") or None,
+    def parse(self, request: web.Request, body: bytes) -> Batch:
+        params = dict(form_params(request, body))
+        require(params, "MessageSid", "From", "To")
+        return Batch(
+            (
+                ParsedSms(
+                    provider_message_id=params["MessageSid"],
+                    sender=params["From"],
+                    recipient=params["To"],
+                    text=params.get("Body", ""),
+                    sender_country=params.get("FromCountry") or None,
+                ),
             )
-        ]
+        )
 
-    def accepted(self, count: int) -> web.Response:
+    def accepted(self, batch: Batch) -> web.Response:
         return web.Response(text=TWIML_EMPTY, content_type="text/xml")

@@ -191,4 +191,6 @@ async def test_openapi_describes_every_route(ingest: TestClient):
         if route.resource is not None and route.method != "HEAD"
     }
     described = {(method.upper(), path) for path, item in document["paths"].items() for method in item}
-    assert routes <= described
+    for method, path in routes:
+        # A route for any method (the webhooks) must at least have its path described.
+        assert (method, path) in described if method != "*" else path in document["paths"]

@@ -1,0 +1,95 @@
+"""Telnyx ``message.received`` webhook (Messaging API v2).
+
+JSON ``{"data": {"event_type", "id", "payload": {"id", "from": {"phone_number"}, "to": [{"phone_number"}],
+"text", "received_at"}}}``; E.164 with '+'. Other event types are acknowledged and dropped.
+Signed with Ed25519: ``telnyx-signature-ed25519`` (base64) over ``<telnyx-timestamp>|<raw body>``,
+checked with the account's public key (``REVOTP_TELNYX_SECRET``, base64), the timestamp within
+300 s as the SDK requires. Answer: 200. Sources: developers.telnyx.com callbacks/inbound-message
+and receiving-webhooks; team-telnyx/telnyx-python ``src/telnyx/lib/webhook_verification.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import msgspec
+from aiohttp import web
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from common.web import json_response
+from ingest.providers.auth import check_timestamp
+from ingest.providers.base import Batch, ParsedSms, Provider, malformed, unauthorized
+from ingest.providers.reading import decode_json
+
+
+class _Number(msgspec.Struct):
+    phone_number: str
+
+
+class _Payload(msgspec.Struct):
+    id: str
+    to: list[_Number]
+    text: str = ""
+    received_at: str | None = None
+    from_: _Number | None = msgspec.field(default=None, name="from")
+
+
+class _Data(msgspec.Struct):
+    event_type: str
+    payload: dict[str, Any]
+
+
+class _Envelope(msgspec.Struct):
+    data: _Data
+
+
+def verify(public_key_b64: str, timestamp: str, body: bytes, signature_b64: str) -> bool:
+    try:
+        key = Ed25519PublicKey.from_public_bytes(base64.b64decode(public_key_b64))
+        key.verify(base64.b64decode(signature_b64, validate=True), timestamp.encode() + b"|" + body)
+    except (InvalidSignature, ValueError, binascii.Error):
+        return False
+    return True
+
+
+class TelnyxProvider(Provider):
+    name = "telnyx"
+
+    async def authenticate(self, request: web.Request, body: bytes) -> None:
+        if not self.check_configured():
+            return
+        signature = request.headers.get("telnyx-signature-ed25519", "")
+        timestamp = request.headers.get("telnyx-timestamp", "")
+        if not signature or not timestamp:
+            raise unauthorized("telnyx-signature-ed25519 and telnyx-timestamp are required")
+        check_timestamp(timestamp)
+        if not verify(self.secret, timestamp, body, signature):
+            raise unauthorized("the Ed25519 signature does not match")
+
+    def parse(self, request: web.Request, body: bytes) -> Batch:
+        envelope = decode_json(body, _Envelope)
+        if envelope.data.event_type != "message.received":
+            return Batch(())
+        try:
+            payload = msgspec.convert(envelope.data.payload, _Payload)
+        except msgspec.ValidationError as exc:
+            raise malformed(f"the message payload is not Telnyx's: {exc}") from None
+        if payload.from_ is None or not payload.to:
+            raise malformed("the message has no sender or no recipient")
+        return Batch(
+            (
+                ParsedSms(
+                    provider_message_id=payload.id,
+                    sender=payload.from_.phone_number,
+                    recipient=payload.to[0].phone_number,
+                    text=payload.text,
+                    received_at=payload.received_at,
+                ),
+            )
+        )
+
+    def accepted(self, batch: Batch) -> web.Response:
+        return json_response({"status": "accepted"})

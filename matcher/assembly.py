@@ -1,0 +1,94 @@
+"""Reassembling long SMS that providers deliver in parts (Vonage's ``concat-*``).
+
+Every part travels through RabbitMQ like any SMS, so an accepted part is never lost. The matcher
+adds each part to a Redis hash in one atomic step; the part that completes the message gets the
+whole text back and it is judged like any SMS. A redelivered part of a finished message gets the
+same text again, and since the assembled message's id is derived from its parts' ids, judging
+it twice changes nothing. Parts whose siblings never come are judged as they stand after
+``REVOTP_PARTS_TIMEOUT_S``, by the sweeper, and marked done only once judged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+
+import msgspec
+from redis.asyncio import Redis
+from redis.typing import EncodableT
+
+from common.messages import InboundSms
+from common.names import Names
+from common.redis import text
+
+_SCRIPT = resources.files("matcher").joinpath("lua/parts.lua").read_text()
+# A finished assembly is kept this long past its timeout so late redeliveries still find it.
+KEEP_AFTER_TIMEOUT_MS = 3600 * 1000
+
+
+class PartAssembler:
+    def __init__(self, redis: Redis, names: Names, *, timeout_ms: int) -> None:
+        self._redis = redis
+        self._names = names
+        self._timeout_ms = timeout_ms
+        self._script = redis.register_script(_SCRIPT)
+
+    def _key(self, sms: InboundSms) -> str:
+        part = sms.part
+        assert part is not None
+        return self._names.parts(sms.provider, sms.sender, sms.recipient, part.reference, part.total)
+
+    async def add(self, sms: InboundSms) -> InboundSms | None:
+        """The whole message once this part completes it, else None (the part is kept)."""
+        part = sms.part
+        assert part is not None
+        key = self._key(sms)
+        # The deadline first: a crash after it leaves a flush of a complete message, never a lost part.
+        template = msgspec.json.encode(msgspec.structs.replace(sms, part=None, text=""))
+        await self._redis.zadd(self._names.part_deadlines, {key: sms.accepted_at_ms + self._timeout_ms}, nx=True)
+        await self._redis.set(f"{key}:template", template, px=self._timeout_ms + KEEP_AFTER_TIMEOUT_MS, nx=True)
+        args: list[EncodableT] = [
+            "add",
+            part.number,
+            sms.text,
+            sms.provider_message_id,
+            sms.accepted_at_ms,
+            part.total,
+            self._timeout_ms + KEEP_AFTER_TIMEOUT_MS,
+        ]
+        reply = [text(value) for value in await self._script(keys=[key], args=args)]
+        if reply[0] != "complete":
+            return None
+        return _assemble(sms, reply[2:])
+
+    async def due(self, now_ms: int, limit: int) -> list[str]:
+        members = await self._redis.zrangebyscore(self._names.part_deadlines, "-inf", now_ms, start=0, num=limit)
+        return [text(member) for member in members]
+
+    async def flush(self, key: str) -> InboundSms | None:
+        """What a timed-out assembly holds, as one message (None when nothing is left)."""
+        template = await self._redis.get(f"{key}:template")
+        reply = [text(value) for value in await self._script(keys=[key], args=["flush"])]
+        if reply[0] == "gone" or template is None or len(reply) <= 2:
+            return None
+        return _assemble(msgspec.json.decode(template, type=InboundSms), reply[2:])
+
+    async def finish(self, key: str) -> None:
+        await self._script(keys=[key], args=["finish"])
+        await self._redis.zrem(self._names.part_deadlines, key)
+
+    def key_of(self, sms: InboundSms) -> str:
+        return self._key(sms)
+
+
+def _assemble(template: InboundSms, flat: list[str]) -> InboundSms:
+    """One InboundSms from the ``number, text, id, accepted_at`` runs of the script's reply."""
+    runs = [flat[i : i + 4] for i in range(0, len(flat), 4)]
+    ids = ",".join(f"{number}:{message_id}" for number, _, message_id, _ in runs)
+    return msgspec.structs.replace(
+        template,
+        part=None,
+        text="".join(part_text for _, part_text, _, _ in runs),
+        provider_message_id="parts-" + hashlib.sha256(ids.encode()).hexdigest()[:32],
+        accepted_at_ms=max(int(accepted_at) for _, _, _, accepted_at in runs),
+    )
