@@ -19,3 +19,15 @@ def to_e164(raw: str, region: str | None, *, strict: bool = False) -> str | None
     if not ok:
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def read_delivered_number(raw: str, region: str | None) -> str | None:
+    """A number as an SMSC or provider delivered it: national for ``region``, else international.
+
+    Gateways pass numbers on as the network wrote them: ``0612345678`` (national) and
+    ``33612345678`` (international without '+') both occur; the national reading wins.
+    """
+    number = to_e164(raw, region)
+    if number is None and raw.isdigit():
+        number = to_e164("+" + raw, None)
+    return number

@@ -14,7 +14,7 @@ import structlog
 from common.clock import now_ms
 from common.keyring import Keyring
 from common.messages import InboundSms
-from common.phones import to_e164
+from common.phones import read_delivered_number
 from common.settings import Settings
 from common.store import ChallengeStore, Verdict
 from matcher.matching import candidates_by_spec
@@ -43,10 +43,10 @@ class Judge:
         self._virtual_numbers = frozenset(settings.virtual_numbers)
 
     async def judge(self, sms: InboundSms) -> Judgement:
-        recipient = to_e164(sms.recipient, self._region)
+        recipient = read_delivered_number(sms.recipient, self._region)
         if recipient not in self._virtual_numbers:
             return Judgement(Outcome.UNKNOWN_NUMBER)
-        sender = to_e164(sms.sender, sms.sender_country or self._region)
+        sender = read_delivered_number(sms.sender, sms.sender_country or self._region)
         if sender is None:
             return Judgement(Outcome.BAD_SENDER)
         tenants = await self._store.tenants_for(sender, recipient)

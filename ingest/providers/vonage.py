@@ -5,7 +5,8 @@ long SMS ``concat-ref``/``concat-total``/``concat-part`` (Vonage does not reasse
 does). Signed with ``sig``: every other parameter sorted by name as ``&key=value`` (``&`` and
 ``=`` inside values replaced by ``_``), then ``md5hash`` = md5(string + secret) or an HMAC
 (md5, sha1, sha256, sha512) keyed with the signature secret; the method is the account's
-dashboard setting, ``REVOTP_VONAGE_SIGNATURE_METHOD`` (default ``md5hash``). Answer: 200.
+dashboard setting, ``REVOTP_VONAGE_SIGNATURE_METHOD`` (default ``md5``, HMAC-MD5, as the current
+SDK's ``Auth``). The signature is compared lower-cased, as the SDK does. Answer: 200.
 Sources: developer.vonage.com/messaging/sms/guides/inbound-sms, Vonage/vonage-python-sdk
 ``http_client/src/vonage_http_client/auth.py`` and its tests, legacy nexmo-python tests.
 
@@ -67,7 +68,7 @@ class VonageProvider(Provider):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.method = self.option("signature_method") or "md5hash"
+        self.method = self.option("signature_method") or "md5"
         if self.method not in SIGNATURE_METHODS:
             raise ValueError(f"REVOTP_VONAGE_SIGNATURE_METHOD must be one of {sorted(SIGNATURE_METHODS)}")
 

@@ -27,12 +27,12 @@ from ingest.providers.generic import sign
 from ingest.providers.twilio import compute_signature
 from matcher.worker import Worker
 from notifier.app import create_app as create_notifier
+from tests.integration.provider_requests import PUBLIC_URL, SECRETS, ProviderRequest
 
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-GENERIC_SECRET = "generic-test-secret"
-TWILIO_TOKEN = "twilio-test-token"
-PUBLIC_URL = "https://hooks.revotp.test"
+GENERIC_SECRET = SECRETS["REVOTP_GENERIC_SECRET"]
+TWILIO_TOKEN = SECRETS["REVOTP_TWILIO_SECRET"]
 ACME_KEY = "key-acme"
 GLOBEX_KEY = "key-globex"
 PHONE = "+33612345678"
@@ -55,8 +55,7 @@ def deployment_env(namespace: str, **extra: str) -> dict[str, str]:
         "REVOTP_REDIS_URL": REDIS_URL,
         "REVOTP_SECRET_KEY": "integration-test-secret-key-0123456789",
         "REVOTP_BOOTSTRAP_TENANTS": f"acme:{ACME_KEY},globex:{GLOBEX_KEY}",
-        "REVOTP_GENERIC_SECRET": GENERIC_SECRET,
-        "REVOTP_TWILIO_SECRET": TWILIO_TOKEN,
+        **SECRETS,
         "REVOTP_PUBLIC_URL": PUBLIC_URL,
         "REVOTP_VIRTUAL_NUMBERS": VIRTUAL_NUMBER,
         "REVOTP_EXPIRY_GRACE_MS": "500",
@@ -212,6 +211,11 @@ async def post_twilio(
     signature = compute_signature(token, PUBLIC_URL + path, params.items())
     headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": signature}
     return await client.post(path, data=urlencode(params), headers=headers)
+
+
+async def send(client: TestClient, request: ProviderRequest) -> Any:
+    """Send a provider's request as it would arrive."""
+    return await client.request(request.method, request.path, headers=request.headers, data=request.body or None)
 
 
 async def queued_messages(amqp: aio_pika.abc.AbstractRobustConnection, namespace: str) -> int:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from common.phones import to_e164
+from common.phones import read_delivered_number, to_e164
 from common.settings import SettingsError, from_env
 
 
@@ -49,6 +49,19 @@ def test_values_are_read_and_lists_split():
 def test_bad_values_are_refused_with_a_clear_error(env):
     with pytest.raises(SettingsError):
         from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "expected"),
+    [
+        ("33612345678", "US", "+33612345678"),  # international without '+'
+        ("0612345678", "FR", "+33612345678"),  # national
+        ("2025550143", "US", "+12025550143"),  # national wins when both readings are possible
+        ("ACME", "US", None),
+    ],
+)
+def test_delivered_numbers_are_read_national_first_then_international(raw, region, expected):
+    assert read_delivered_number(raw, region) == expected
 
 
 @pytest.mark.parametrize(
