@@ -18,8 +18,8 @@ import msgspec
 from aiohttp import web
 
 from common.web import json_response
-from ingest.providers.auth import check_timestamp, same
-from ingest.providers.base import Batch, ParsedSms, Provider, malformed, unauthorized
+from ingest.providers.auth import TimestampSignedProvider, same
+from ingest.providers.base import Batch, ParsedSms, malformed
 from ingest.providers.reading import decode_json, own_number
 
 
@@ -41,19 +41,13 @@ class _Event(msgspec.Struct):
     payload: msgspec.Raw
 
 
-class AndroidSmsGatewayProvider(Provider):
+class AndroidSmsGatewayProvider(TimestampSignedProvider):
     name = "android-sms-gateway"
+    signature_header = "X-Signature"
+    timestamp_header = "X-Timestamp"
 
-    async def authenticate(self, request: web.Request, body: bytes) -> None:
-        if not self.check_configured():
-            return
-        signature = request.headers.get("X-Signature", "")
-        timestamp = request.headers.get("X-Timestamp", "")
-        if not signature or not timestamp:
-            raise unauthorized("X-Signature and X-Timestamp are required")
-        check_timestamp(timestamp)
-        if not same(signature.lower(), gateway_signature(self.secret, body, timestamp)):
-            raise unauthorized("X-Signature does not match")
+    def signature_matches(self, request: web.Request, body: bytes, timestamp: str, signature: str) -> bool:
+        return same(signature.lower(), gateway_signature(self.secret, body, timestamp))
 
     def parse(self, request: web.Request, body: bytes) -> Batch:
         event = decode_json(body, _Event)

@@ -23,8 +23,8 @@ from typing import Any
 from aiohttp import web
 
 from common.web import json_response
-from ingest.providers.auth import check_timestamp, same
-from ingest.providers.base import Batch, ParsedSms, Provider, malformed, unauthorized
+from ingest.providers.auth import TimestampSignedProvider, same
+from ingest.providers.base import Batch, ParsedSms, malformed
 from ingest.providers.reading import decode_json, own_number
 
 
@@ -41,20 +41,14 @@ def _dig(node: Any, *path: str) -> Any:
     return node
 
 
-class MessagebirdProvider(Provider):
+class MessagebirdProvider(TimestampSignedProvider):
     name = "messagebird"
+    signature_header = "messagebird-signature"
+    timestamp_header = "messagebird-request-timestamp"
 
-    async def authenticate(self, request: web.Request, body: bytes) -> None:
-        if not self.check_configured():
-            return
-        signature = request.headers.get("messagebird-signature", "")
-        timestamp = request.headers.get("messagebird-request-timestamp", "")
-        if not signature or not timestamp:
-            raise unauthorized("messagebird-signature and messagebird-request-timestamp are required")
-        check_timestamp(timestamp)
+    def signature_matches(self, request: web.Request, body: bytes, timestamp: str, signature: str) -> bool:
         url = self.settings.public_url.rstrip("/") + request.rel_url.path_qs
-        if not same(signature, bird_signature(self.secret, timestamp, url, body)):
-            raise unauthorized("messagebird-signature does not match")
+        return same(signature, bird_signature(self.secret, timestamp, url, body))
 
     def parse(self, request: web.Request, body: bytes) -> Batch:
         document = decode_json(body, dict[str, Any])

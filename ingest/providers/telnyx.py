@@ -20,8 +20,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from common.web import json_response
-from ingest.providers.auth import check_timestamp
-from ingest.providers.base import Batch, ParsedSms, Provider, malformed, unauthorized
+from ingest.providers.auth import TimestampSignedProvider
+from ingest.providers.base import Batch, ParsedSms, malformed
 from ingest.providers.reading import decode_json
 
 
@@ -55,19 +55,13 @@ def verify(public_key_b64: str, timestamp: str, body: bytes, signature_b64: str)
     return True
 
 
-class TelnyxProvider(Provider):
+class TelnyxProvider(TimestampSignedProvider):
     name = "telnyx"
+    signature_header = "telnyx-signature-ed25519"
+    timestamp_header = "telnyx-timestamp"
 
-    async def authenticate(self, request: web.Request, body: bytes) -> None:
-        if not self.check_configured():
-            return
-        signature = request.headers.get("telnyx-signature-ed25519", "")
-        timestamp = request.headers.get("telnyx-timestamp", "")
-        if not signature or not timestamp:
-            raise unauthorized("telnyx-signature-ed25519 and telnyx-timestamp are required")
-        check_timestamp(timestamp)
-        if not verify(self.secret, timestamp, body, signature):
-            raise unauthorized("the Ed25519 signature does not match")
+    def signature_matches(self, request: web.Request, body: bytes, timestamp: str, signature: str) -> bool:
+        return verify(self.secret, timestamp, body, signature)
 
     def parse(self, request: web.Request, body: bytes) -> Batch:
         envelope = decode_json(body, _Envelope)
