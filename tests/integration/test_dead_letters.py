@@ -13,16 +13,23 @@ from common.settings import Settings
 from tests.integration.conftest import Pipeline, next_frame
 
 
-async def _dead_letters(amqp: Any, names: Names, *, at_least: int) -> int:
+async def _dead_letters(amqp: Any, names: Names, *, expected: int, within: float = 15.0) -> list[bytes]:
+    """Take the bodies out of the dead-letter queue until ``expected`` arrived or time ran out.
+
+    The messages themselves are counted: a quorum queue's reported message count lags.
+    """
     channel = await amqp.channel()
+    bodies: list[bytes] = []
     try:
-        for _ in range(100):
-            queue = await channel.declare_queue(names.dead_letter_queue, passive=True)
-            count = int(queue.declaration_result.message_count or 0)
-            if count >= at_least:
-                return count
-            await asyncio.sleep(0.05)
-        return count
+        queue = await channel.declare_queue(names.dead_letter_queue, passive=True)
+        deadline = asyncio.get_running_loop().time() + within
+        while len(bodies) < expected and asyncio.get_running_loop().time() < deadline:
+            message = await queue.get(no_ack=True, fail=False)
+            if message is None:
+                await asyncio.sleep(0.05)
+            else:
+                bodies.append(message.body)
+        return bodies
     finally:
         await channel.close()
 
@@ -33,13 +40,12 @@ async def test_undecodable_messages_are_dead_lettered_and_the_queue_flows(
     names = Names(settings.namespace)
     channel = await amqp.channel()
     exchange = await channel.get_exchange(names.inbound_exchange)
-    for body in (b"not json", b'{"message_id": "x"}', b'{"schema_version": 99}', b"\xff\xfe"):
-        await exchange.publish(
-            aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT), routing_key=SMS_ROUTING_KEY
-        )
+    poison = [b"not json", b'{"message_id": "x"}', b'{"schema_version": 99}', b"\xff\xfe"]
+    for body in poison:
+        message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+        await exchange.publish(message, routing_key=SMS_ROUTING_KEY)
     await channel.close()
-    dead = await _dead_letters(amqp, names, at_least=4)
-    assert dead == 4, f"{dead} of 4 poison messages reached the dead-letter queue"
+    assert sorted(await _dead_letters(amqp, names, expected=4)) == sorted(poison)
 
     ws = await pipeline.ready_socket()
     challenge = await pipeline.create()
@@ -65,5 +71,5 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_max_deliverie
             deliveries += 1
             await message.nack(requeue=True)  # what the matcher does with a failure it cannot fix
     await channel.close()
-    assert await _dead_letters(amqp, names, at_least=1) == 1
+    assert await _dead_letters(amqp, names, expected=1) == [b"fails every time"]
     assert deliveries == settings.max_deliveries
