@@ -53,3 +53,12 @@ def test_url_variants():
         "https://a.example:443/x?y=1",
     ]
     assert url_variants("http://a.example:8080/x") == ["http://a.example:8080/x", "http://a.example/x"]
+
+
+def test_published_json_body_vector():
+    # Twilio signs JSON-bodied webhooks over the URL carrying bodySHA256, with no parameters.
+    body_hash = "0a1ff7634d9ab3b95db5c9a2dfe9416e41502b283a80c7cf19632632f96e6620"
+    import hashlib
+
+    assert hashlib.sha256(b'{"property": "value", "boolean": true}').hexdigest() == body_hash
+    assert compute_signature(TOKEN, f"{URL}&bodySHA256={body_hash}", []) == "a9nBmqA0ju/hNViExpshrM61xv4="
