@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 import aio_pika
 import structlog
-from aio_pika.abc import AbstractChannel, AbstractQueue, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue, AbstractRobustConnection
 from aiormq.exceptions import AMQPConnectionError
 
 from common.names import SMS_ROUTING_KEY, Names
@@ -31,8 +32,17 @@ async def connect_amqp(url: str, *, name: str, attempts: int = 10, delay_s: floa
     raise AssertionError("unreachable")
 
 
-async def declare_topology(channel: AbstractChannel, names: Names, *, max_deliveries: int) -> AbstractQueue:
-    """Declare exchanges, the inbound quorum queue and its dead-letter queue; return the inbound queue.
+@dataclass(frozen=True)
+class Topology:
+    exchange: AbstractExchange
+    queue: AbstractQueue
+
+
+async def declare_topology(channel: AbstractChannel, names: Names, *, max_deliveries: int) -> Topology:
+    """Declare exchanges, the inbound quorum queue and its dead-letter queue.
+
+    Declared through a robust channel, they are declared again after a reconnect, and the
+    returned objects stay usable across it.
 
     ``max_deliveries`` (at least 1) is how many times a message may be delivered in all.
 
@@ -58,4 +68,4 @@ async def declare_topology(channel: AbstractChannel, names: Names, *, max_delive
         },
     )
     await queue.bind(exchange, routing_key=SMS_ROUTING_KEY)
-    return queue
+    return Topology(exchange=exchange, queue=queue)

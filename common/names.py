@@ -66,6 +66,10 @@ class Names:
         """The parts received so far of one long SMS."""
         return f"{self.namespace}:parts:{provider}:{sender}:{recipient}:{reference}:{total}"
 
+    def rate(self, kind: str, number: str, window: int) -> str:
+        """A rate-limit counter: SMS from a sender, or to a virtual number, in one window."""
+        return f"{self.namespace}:rate:{kind}:{number}:{window}"
+
     def route(self, phone: str, virtual_number: str) -> str:
         """Set of tenants that may hold a pending challenge for this sender and number."""
         return f"{self.namespace}:route:{phone}:{virtual_number}"

@@ -20,6 +20,25 @@ class SettingsError(ValueError):
     """A ``REVOTP_*`` variable holds a value the process cannot run with."""
 
 
+class Limit(msgspec.Struct, frozen=True):
+    """A rate: ``count`` events per ``window_s`` seconds."""
+
+    count: int
+    window_s: int
+
+    @classmethod
+    def parse(cls, text: str, variable: str) -> Limit:
+        """``"10/60"``: 10 per 60 seconds."""
+        count, _, window = text.partition("/")
+        try:
+            limit = cls(int(count), int(window))
+        except ValueError:
+            raise SettingsError(f"{variable} must read COUNT/SECONDS, like 10/60") from None
+        if limit.count < 1 or limit.window_s < 1:
+            raise SettingsError(f"{variable} must have a count and a window of at least 1")
+        return limit
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every knob of every service; all optional, loopback defaults (API.md §1)."""
 
@@ -39,6 +58,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     insecure_no_signatures: bool = False
     # ingest: how long a publish may wait for the broker's confirm before answering 503.
     publish_timeout_s: float = 5.0
+    # ingest: inbound SMS allowed per sender and per virtual number, as COUNT/SECONDS
+    sender_rate_limit: str = "10/60"
+    number_rate_limit: str = "2000/1"
     # matcher: unacknowledged deliveries per process, and deliveries before dead-lettering.
     prefetch: int = 64
     max_deliveries: int = 5
@@ -90,6 +112,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
                 f"REVOTP_BOOTSTRAP_TENANTS: {tenant_id!r} must be written id:api_key, the id in lowercase"
                 " letters, digits, '-' or '_'"
             )
+    Limit.parse(settings.sender_rate_limit, "REVOTP_SENDER_RATE_LIMIT")
+    Limit.parse(settings.number_rate_limit, "REVOTP_NUMBER_RATE_LIMIT")
     if settings.max_deliveries < 1:
         raise SettingsError("REVOTP_MAX_DELIVERIES must be at least 1")
     if not settings.virtual_numbers:

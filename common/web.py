@@ -10,6 +10,8 @@ import msgspec
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = structlog.get_logger(__name__)
 
@@ -88,6 +90,11 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return error_response(exc.status, code, exc.reason, headers=headers)
     except asyncio.CancelledError:
         raise
+    except (RedisConnectionError, RedisTimeoutError, ConnectionError) as exc:
+        log.warning("backing_service_unavailable", path=request.path, error=type(exc).__name__)
+        return error_response(
+            503, "service_unavailable", "a backing service is unavailable; retry", headers={"Retry-After": "2"}
+        )
     except Exception:
         log.exception("request_failed", path=request.path)
         return error_response(500, "internal_error", "an unexpected error occurred")

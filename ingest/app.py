@@ -13,7 +13,7 @@ from common.health import ReadinessCheck, add_health_routes
 from common.names import Names
 from common.resources import redis_ctx
 from common.runtime import serve_app
-from common.settings import Settings
+from common.settings import Limit, Settings
 from common.version import VERSION
 from common.web import MAX_BODY_BYTES, json_response, middlewares
 from ingest import keys
@@ -21,14 +21,23 @@ from ingest.idempotency import IdempotencyCache
 from ingest.openapi import build_openapi
 from ingest.providers import build_providers
 from ingest.publisher import Publisher
+from ingest.ratelimit import SmsRateLimiter
 from ingest.routes import setup_routes
 
 log = structlog.get_logger(__name__)
 
 
-async def idempotency_ctx(app: web.Application) -> AsyncIterator[None]:
-    resources = app[keys.RESOURCES]
+async def guards_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Idempotent creates and inbound rate limits, both kept in Redis."""
+    resources, settings = app[keys.RESOURCES], app[keys.SETTINGS]
     app[keys.IDEMPOTENCY] = IdempotencyCache(resources.redis, resources.names, resources.keyring)
+    app[keys.RATE_LIMITER] = SmsRateLimiter(
+        resources.redis,
+        resources.names,
+        per_sender=Limit.parse(settings.sender_rate_limit, "REVOTP_SENDER_RATE_LIMIT"),
+        per_number=Limit.parse(settings.number_rate_limit, "REVOTP_NUMBER_RATE_LIMIT"),
+        region=settings.default_region,
+    )
     yield
 
 
@@ -36,10 +45,9 @@ async def amqp_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     connection = await connect_amqp(settings.amqp_url, name="revotp-ingest")
     channel = await connection.channel(publisher_confirms=True)
-    await declare_topology(channel, Names(settings.namespace), max_deliveries=settings.max_deliveries)
-    exchange = await channel.get_exchange(Names(settings.namespace).inbound_exchange)
+    topology = await declare_topology(channel, Names(settings.namespace), max_deliveries=settings.max_deliveries)
     app[keys.AMQP] = connection
-    app[keys.PUBLISHER] = Publisher(exchange, timeout_s=settings.publish_timeout_s)
+    app[keys.PUBLISHER] = Publisher(topology.exchange, timeout_s=settings.publish_timeout_s)
     yield
     await connection.close()
 
@@ -64,7 +72,7 @@ def create_app(settings: Settings) -> web.Application:
     app[keys.SETTINGS] = settings
     app[keys.PROVIDERS] = build_providers(settings)
     app.on_cleanup.append(close_providers)
-    app.cleanup_ctx.extend([redis_ctx, idempotency_ctx, amqp_ctx])
+    app.cleanup_ctx.extend([redis_ctx, guards_ctx, amqp_ctx])
     setup_routes(app)
     app.router.add_get("/openapi.json", openapi)
 

@@ -44,8 +44,30 @@ async def receive_sms(request: web.Request) -> web.StreamResponse:
     if batch.skipped:
         WEBHOOKS_REFUSED.labels(provider=name, status="skipped_entry").inc(batch.skipped)
         log.warning("webhook_entries_skipped", skipped=batch.skipped, accepted=len(batch.messages))
+    batch = await rate_limit(request, name, batch)
     await publish(request, name, batch)
     return provider.accepted(batch)
+
+
+async def rate_limit(request: web.Request, provider: str, batch: Batch) -> Batch:
+    """Drop SMS over their sender's or number's limit; refuse the request when nothing is left."""
+    if not batch.messages:
+        return batch
+    verdicts = await request.app[keys.RATE_LIMITER].admit(batch.messages)
+    kept = tuple(sms for sms, admitted in zip(batch.messages, verdicts.admitted, strict=True) if admitted)
+    refused = len(batch.messages) - len(kept)
+    if not refused:
+        return batch
+    WEBHOOKS_REFUSED.labels(provider=provider, status="429").inc(refused)
+    log.warning("sms_rate_limited", refused=refused, kept=len(kept))
+    if not kept:
+        raise ApiError(
+            429,
+            "rate_limited",
+            "too many SMS from this sender or to this number; retry later",
+            headers={"Retry-After": str(max(verdicts.retry_after_s, 1))},
+        )
+    return Batch(kept, skipped=batch.skipped + refused)
 
 
 async def publish(request: web.Request, provider: str, batch: Batch) -> None:

@@ -7,10 +7,12 @@ from common.resources import RESOURCES, SETTINGS
 from ingest.idempotency import IdempotencyCache
 from ingest.providers.base import Provider
 from ingest.publisher import Publisher
+from ingest.ratelimit import SmsRateLimiter
 
-__all__ = ["AMQP", "IDEMPOTENCY", "PROVIDERS", "PUBLISHER", "RESOURCES", "SETTINGS"]
+__all__ = ["AMQP", "IDEMPOTENCY", "PROVIDERS", "PUBLISHER", "RATE_LIMITER", "RESOURCES", "SETTINGS"]
 
 IDEMPOTENCY = web.AppKey("idempotency", IdempotencyCache)
+RATE_LIMITER = web.AppKey("rate_limiter", SmsRateLimiter)
 AMQP = web.AppKey("amqp", AbstractRobustConnection)
 PUBLISHER = web.AppKey("publisher", Publisher)
 PROVIDERS = web.AppKey("providers", dict[str, Provider])

@@ -4,7 +4,8 @@
 |--------------------------------|-------------------------------------------------------------|
 | body is not an InboundSms      | reject without requeue → dead-letter queue at once          |
 | one part of a long SMS         | kept in Redis, ack; the part that completes it is judged    |
-| Redis unreachable              | wait, then requeue; the quorum queue's delivery limit bounds it |
+| Redis unreachable              | hold the message and retry with backoff until Redis answers |
+|                                | (an outage must not count as deliveries and dead-letter SMS) |
 | any other exception (a bug)    | log with traceback, requeue; dead-lettered after the limit  |
 | judged (whatever the verdict)  | ack, only after the atomic step committed                   |
 """
@@ -28,10 +29,22 @@ log = structlog.get_logger(__name__)
 
 
 class SmsConsumer:
-    def __init__(self, judge: Judge, assembler: PartAssembler, *, retry_delay_s: float = 1.0) -> None:
+    def __init__(self, judge: Judge, assembler: PartAssembler, *, max_backoff_s: float = 5.0) -> None:
         self._judge = judge
         self._assembler = assembler
-        self._retry_delay_s = retry_delay_s
+        self._max_backoff_s = max_backoff_s
+
+    async def _judge_until_done(self, sms: InboundSms) -> Judgement | None:
+        """Judge, waiting out a Redis outage: the atomic step makes a retry after a failure safe."""
+        backoff = 0.1
+        while True:
+            try:
+                return await self._judge_whole(sms)
+            except TRANSIENT_ERRORS as exc:
+                SMS_PROCESSED.labels(outcome="redis_unavailable").inc()
+                log.warning("sms_waiting_for_redis", error=type(exc).__name__, retry_in_s=backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self._max_backoff_s)
 
     async def _judge_whole(self, sms: InboundSms) -> Judgement | None:
         """Judge the SMS, or keep it as one part of a longer one (None until that one is whole)."""
@@ -57,13 +70,7 @@ class SmsConsumer:
                 await message.reject(requeue=False)
                 return
             try:
-                judgement = await self._judge_whole(sms)
-            except TRANSIENT_ERRORS as exc:
-                SMS_PROCESSED.labels(outcome="retry").inc()
-                log.warning("sms_retry", error=type(exc).__name__, detail=str(exc))
-                await asyncio.sleep(self._retry_delay_s)
-                await message.nack(requeue=True)
-                return
+                judgement = await self._judge_until_done(sms)
             except Exception:
                 SMS_PROCESSED.labels(outcome="error").inc()
                 log.exception("sms_failed")

@@ -46,7 +46,8 @@ class Worker:
         self.connection = await connect_amqp(settings.amqp_url, name="revotp-matcher")
         self._channel = await self.connection.channel()
         await self._channel.set_qos(prefetch_count=settings.prefetch)
-        self._queue = await declare_topology(self._channel, names, max_deliveries=settings.max_deliveries)
+        topology = await declare_topology(self._channel, names, max_deliveries=settings.max_deliveries)
+        self._queue = topology.queue
         judge = Judge(store, resources.keyring, settings)
         assembler = PartAssembler(resources.redis, names, timeout_ms=int(settings.parts_timeout_s * 1000))
         consumer = SmsConsumer(judge, assembler)

@@ -19,11 +19,13 @@ log = structlog.get_logger(__name__)
 TOO_SLOW = 1013
 
 
-async def _ignore_incoming(ws: web.WebSocketResponse) -> None:
-    """Read until the client closes; clients have nothing to say on these sockets."""
+async def _refuse_incoming(ws: web.WebSocketResponse) -> None:
+    """Read until the client closes. These streams take no messages: any data frame ends the
+    socket with 1003; an oversize one is closed with 1009 by aiohttp (``max_msg_size``)."""
     async for message in ws:
         if message.type in (WSMsgType.BINARY, WSMsgType.TEXT):
-            continue
+            await ws.close(code=WSCloseCode.UNSUPPORTED_DATA, message=b"this stream takes no messages")
+            return
 
 
 async def _pump(
@@ -58,7 +60,7 @@ async def stream_live(
 ) -> None:
     """Forward live events until the client leaves, the stream ends, or the client falls behind."""
     pump = asyncio.create_task(_pump(ws, subscription, last_sent, wanted, stream, close_after_terminal))
-    reader = asyncio.create_task(_ignore_incoming(ws))
+    reader = asyncio.create_task(_refuse_incoming(ws))
     overflow = asyncio.create_task(subscription.overflowed.wait())
     tasks = {pump, reader, overflow}
     try:

@@ -58,7 +58,7 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_max_deliverie
 ):
     names = Names(settings.namespace)
     channel = await amqp.channel()
-    queue = await declare_topology(channel, names, max_deliveries=settings.max_deliveries)
+    queue = (await declare_topology(channel, names, max_deliveries=settings.max_deliveries)).queue
     exchange = await channel.get_exchange(names.inbound_exchange)
     await exchange.publish(aio_pika.Message(b"fails every time"), routing_key=SMS_ROUTING_KEY)
     deliveries = 0

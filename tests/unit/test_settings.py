@@ -44,6 +44,9 @@ def test_values_are_read_and_lists_split():
         {"REVOTP_BOOTSTRAP_TENANTS": "acme"},
         {"REVOTP_BOOTSTRAP_TENANTS": "Acme Corp:key"},
         {"REVOTP_MAX_DELIVERIES": "0"},
+        {"REVOTP_SENDER_RATE_LIMIT": "10"},
+        {"REVOTP_NUMBER_RATE_LIMIT": "0/1"},
+        {"REVOTP_NUMBER_RATE_LIMIT": "ten/1"},
     ],
 )
 def test_bad_values_are_refused_with_a_clear_error(env):
