@@ -11,7 +11,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
@@ -170,6 +170,29 @@ class Pipeline:
 @pytest.fixture
 async def pipeline(ingest: TestClient, notifier: TestClient, matcher: Worker) -> Pipeline:
     return Pipeline(ingest, notifier)
+
+
+@pytest.fixture
+async def deploy(
+    aiohttp_client: Any, namespace: str, cleanup: None
+) -> AsyncIterator[Callable[..., Awaitable[Pipeline]]]:
+    """Start a deployment with extra ``REVOTP_*`` settings and ``matchers`` in-process workers."""
+    workers: list[Worker] = []
+
+    async def start(*, matchers: int = 1, **env: str) -> Pipeline:
+        settings = from_env(deployment_env(namespace, **env))
+        pipeline = Pipeline(
+            await aiohttp_client(create_ingest(settings)), await aiohttp_client(create_notifier(settings))
+        )
+        for _ in range(matchers):
+            worker = Worker(settings)
+            await worker.start()
+            workers.append(worker)
+        return pipeline
+
+    yield start
+    for worker in workers:
+        await worker.stop()
 
 
 @pytest.fixture
