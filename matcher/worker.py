@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable
 
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
@@ -23,6 +24,17 @@ from matcher.judge import Judge
 from matcher.sweeper import Sweeper
 
 log = structlog.get_logger(__name__)
+
+# How long one closing step may take before the stop moves on without it.
+CLOSE_STEP_TIMEOUT_S = 5.0
+
+
+async def _bounded(step: Awaitable[object]) -> None:
+    try:
+        async with asyncio.timeout(CLOSE_STEP_TIMEOUT_S):
+            await step
+    except Exception as exc:  # noqa: BLE001 - a dead broker or Redis must not stop the stop
+        log.warning("close_step_failed", error=type(exc).__name__)
 
 
 class Worker:
@@ -71,12 +83,15 @@ class Worker:
         log.info("matcher_started", queue=names.inbound_queue, prefetch=settings.prefetch)
 
     async def stop(self) -> None:
+        """Stop consuming, let in-flight SMS finish (the rest go back unacked), close everything.
+
+        Every step is bounded: with the broker or Redis gone, a stop must still end.
+        """
         if self._stopped:
             return
         self._stopped = True
         if self._queue is not None and self._consumer_tag is not None:
-            with contextlib.suppress(Exception):  # the broker may already be gone
-                await self._queue.cancel(self._consumer_tag)
+            await _bounded(self._queue.cancel(self._consumer_tag))
         if self._in_flight:
             _, pending = await asyncio.wait(set(self._in_flight), timeout=self.settings.shutdown_grace_s)
             for task in pending:
@@ -86,10 +101,9 @@ class Worker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
         if self._channel is not None:
-            with contextlib.suppress(Exception):
-                await self._channel.close()
+            await _bounded(self._channel.close())
         if self.connection is not None:
-            await self.connection.close()
+            await _bounded(self.connection.close())
         if self.redis is not None:
-            await self.redis.aclose()
+            await _bounded(self.redis.aclose())
         log.info("matcher_stopped")

@@ -29,7 +29,7 @@ from ingest.app import create_app
 from matcher.worker import Worker
 from notifier.app import create_app as create_notifier
 from tests.integration.conftest import PHONE, Pipeline, deployment_env, next_frame, queued_messages
-from tests.integration.processes import free_port
+from tests.support.processes import free_port
 
 TOPIC = "arn:aws:sns:eu-west-3:123456789012:inbound-sms"
 

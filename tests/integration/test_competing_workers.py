@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from common.names import Names
 from tests.integration.conftest import Pipeline, deployment_env, next_frame
-from tests.integration.processes import ServiceProcess
+from tests.support.processes import ServiceProcess
 
 CHALLENGES = 40
 

@@ -1,0 +1,157 @@
+"""A revotp deployment of real processes, driven as a tenant and a (retrying) provider would."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import aiohttp
+from aio_pika.exceptions import AMQPError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from common.names import Names
+from ingest.providers.generic import sign
+from tests.integration.conftest import ACME_KEY, GENERIC_SECRET, bearer, deployment_env
+from tests.support.processes import ServiceProcess
+
+PORT_VARIABLES = {"ingest": "REVOTP_INGEST_PORT", "matcher": "REVOTP_MATCHER_PORT", "notifier": "REVOTP_NOTIFIER_PORT"}
+
+
+class Deployment:
+    def __init__(self, namespace: str, logs: Path, **env: str) -> None:
+        self.namespace = namespace
+        self.env = deployment_env(namespace, **env)
+        self.logs = logs
+        self.processes: dict[str, ServiceProcess] = {}
+        self.session = aiohttp.ClientSession()
+
+    def start(self, name: str) -> ServiceProcess:
+        """Start ``ingest``, ``notifier`` or ``matcher-<n>`` (a name may be started again after a kill)."""
+        service = name.split("-")[0]
+        process = ServiceProcess(
+            service, self.env, PORT_VARIABLES[service], str(self.logs / f"{name}-{uuid.uuid4().hex[:6]}.log")
+        )
+        self.processes[name] = process
+        return process
+
+    async def start_ready(self, *names: str) -> None:
+        await asyncio.gather(*(self.start(name).wait_ready() for name in names))
+
+    def url(self, service: str) -> str:
+        return self.processes[service].url
+
+    async def ready(self, service: str) -> tuple[int, dict[str, Any]]:
+        async with self.session.get(self.url(service) + "/readyz") as response:
+            return response.status, await response.json()
+
+    async def create(self, phone: str, api_key: str = ACME_KEY, **fields: Any) -> dict[str, Any]:
+        """Create a challenge, retrying while the service answers 503 (as a careful tenant would)."""
+        body = {"phone": phone, "ttl_seconds": 900, **fields}
+        return await self._until_ok("POST", "/v1/challenges", json=body, headers=bearer(api_key))
+
+    async def cancel(self, challenge_id: str, api_key: str = ACME_KEY) -> int:
+        async with self.session.delete(
+            self.url("ingest") + f"/v1/challenges/{challenge_id}", headers=bearer(api_key)
+        ) as response:
+            return response.status
+
+    async def get(self, challenge_id: str, api_key: str = ACME_KEY) -> dict[str, Any]:
+        return await self._until_ok("GET", f"/v1/challenges/{challenge_id}", headers=bearer(api_key))
+
+    async def post_sms(self, message: dict[str, str]) -> aiohttp.ClientResponse:
+        """One signed generic webhook; returns the response (the body already read)."""
+        body = json.dumps(message).encode()
+        stamp = int(time.time())
+        headers = {
+            "Content-Type": "application/json",
+            "X-Revotp-Timestamp": str(stamp),
+            "X-Revotp-Signature": sign(GENERIC_SECRET, stamp, body),
+        }
+        async with self.session.post(
+            self.url("ingest") + "/v1/inbound/generic", data=body, headers=headers
+        ) as response:
+            await response.read()
+            return response
+
+    async def deliver(self, message: dict[str, str], *, within: float = 120.0) -> int:
+        """Post until a 2xx, as a provider retries; returns how many tries it took."""
+        deadline = time.monotonic() + within
+        tries = 0
+        while True:
+            tries += 1
+            try:
+                response = await self.post_sms(message)
+                if response.status < 300:
+                    return tries
+                assert response.status == 503, f"unexpected {response.status}"
+                assert response.headers.get("Retry-After")
+            except aiohttp.ClientError:
+                pass  # ingest being restarted or the connection cut
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"SMS {message['id']} not accepted within {within} s")
+            await asyncio.sleep(0.2)
+
+    async def tenant_socket(self, api_key: str = ACME_KEY, after: str | None = None) -> aiohttp.ClientWebSocketResponse:
+        params = {"after": after} if after else {}
+        return await self.session.ws_connect(
+            self.url("notifier") + "/v1/events", params=params, headers=bearer(api_key)
+        )
+
+    async def _until_ok(self, method: str, path: str, *, within: float = 60.0, **kwargs: Any) -> dict[str, Any]:
+        deadline = time.monotonic() + within
+        while True:
+            try:
+                async with self.session.request(method, self.url("ingest") + path, **kwargs) as response:
+                    if response.status < 300:
+                        return dict(await response.json())
+                    assert response.status == 503, f"{method} {path}: {response.status} {await response.text()}"
+            except aiohttp.ClientError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{method} {path} did not succeed within {within} s")
+            await asyncio.sleep(0.2)
+
+    async def close(self) -> list[int]:
+        """Stop every process (SIGTERM), then delete what the namespace left in Redis and RabbitMQ."""
+        codes = [process.terminate() for process in self.processes.values()]
+        await self.session.close()
+        redis = Redis.from_url(self.env["REVOTP_REDIS_URL"])
+        try:
+            async for key in redis.scan_iter(match=f"{self.namespace}:*", count=1000):
+                await redis.delete(key)
+        except (OSError, RedisError):
+            pass  # a test's own Redis may be gone already
+        finally:
+            await redis.aclose()
+        try:
+            connection = await aio_pika.connect(self.env["REVOTP_AMQP_URL"])
+        except (OSError, AMQPError):
+            return codes  # a test's own broker may be gone already
+        async with connection:
+            channel = await connection.channel()
+            names = Names(self.namespace)
+            for queue in (names.inbound_queue, names.dead_letter_queue):
+                await channel.queue_delete(queue)
+            for exchange in (names.inbound_exchange, names.dead_letter_exchange):
+                await channel.exchange_delete(exchange)
+        return codes
+
+
+async def next_json(ws: aiohttp.ClientWebSocketResponse, within: float = 30.0) -> dict[str, Any]:
+    return dict(json.loads(await asyncio.wait_for(ws.receive_str(), within)))
+
+
+async def wait_for(predicate: Any, *, within: float = 30.0, every: float = 0.2) -> Any:
+    """Poll an async predicate until it returns something truthy."""
+    deadline = time.monotonic() + within
+    while True:
+        result = await predicate()
+        if result or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(every)

@@ -1,0 +1,112 @@
+"""RabbitMQ or Redis goes away and comes back: nothing accepted is lost, nothing needs a restart,
+and /readyz tells the truth meanwhile."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.chaos.deployment import Deployment, next_json, wait_for
+from tests.integration.conftest import AMQP_URL, OTHER_PHONE, PHONE, REDIS_URL
+from tests.support.brokers import OwnRabbitMQ, OwnRedis
+
+SERVICES = ("ingest", "matcher-1", "notifier")
+
+
+@pytest.fixture
+async def on_own_rabbitmq(own_rabbitmq: OwnRabbitMQ, tmp_path: Path) -> AsyncIterator[Deployment]:
+    deployment = Deployment(
+        f"revotp-chaos-{uuid.uuid4().hex[:8]}",
+        tmp_path,
+        REVOTP_AMQP_URL=own_rabbitmq.url,
+        REVOTP_REDIS_URL=REDIS_URL,
+        REVOTP_PUBLISH_TIMEOUT_S="2",
+    )
+    await deployment.start_ready(*SERVICES)
+    yield deployment
+    assert await deployment.close() == [0, 0, 0]
+
+
+@pytest.fixture
+async def on_own_redis(own_redis: OwnRedis, tmp_path: Path) -> AsyncIterator[Deployment]:
+    deployment = Deployment(
+        f"revotp-chaos-{uuid.uuid4().hex[:8]}", tmp_path, REVOTP_AMQP_URL=AMQP_URL, REVOTP_REDIS_URL=own_redis.url
+    )
+    await deployment.start_ready(*SERVICES)
+    yield deployment
+    assert await deployment.close() == [0, 0, 0]
+
+
+def message(text: str, sender: str = PHONE) -> dict[str, str]:
+    return {"id": uuid.uuid4().hex, "from": sender, "to": "+15550100000", "text": text}
+
+
+async def test_ingest_answers_503_while_the_broker_is_down_and_everything_recovers(
+    on_own_rabbitmq: Deployment, own_rabbitmq: OwnRabbitMQ
+):
+    deployment = on_own_rabbitmq
+    ws = await deployment.tenant_socket()
+    assert (await next_json(ws))["type"] == "ready"
+    before = await deployment.create(PHONE)
+    await deployment.deliver(message(before["code"]))
+    assert (await next_json(ws))["challenge_id"] == before["id"]
+
+    await own_rabbitmq.stop()
+    refused = await deployment.post_sms(message("000000"))
+    assert refused.status == 503
+    assert int(refused.headers["Retry-After"]) >= 1
+
+    async def both_unready() -> bool:
+        return all([(await deployment.ready(name))[0] == 503 for name in ("ingest", "matcher-1")])
+
+    assert await wait_for(both_unready, within=20)
+    _, body = await deployment.ready("ingest")
+    assert body["checks"] == {"redis": "ok", "rabbitmq": "down: ConnectionError"}
+    # Challenges live in Redis: the tenant API keeps working through a broker outage.
+    during = await deployment.create(OTHER_PHONE)
+
+    await own_rabbitmq.start()
+
+    async def both_ready() -> bool:
+        return all([(await deployment.ready(name))[0] == 200 for name in ("ingest", "matcher-1")])
+
+    assert await wait_for(both_ready, within=60), "ingest and matcher did not reconnect on their own"
+    await deployment.deliver(message(during["code"], sender=OTHER_PHONE))
+    event = await next_json(ws)
+    assert (event["challenge_id"], event["type"]) == (during["id"], "challenge.verified")
+
+
+async def test_sms_accepted_while_redis_is_down_are_judged_when_it_returns(
+    on_own_redis: Deployment, own_redis: OwnRedis
+):
+    deployment = on_own_redis
+    ws = await deployment.tenant_socket()
+    assert (await next_json(ws))["type"] == "ready"
+    challenge = await deployment.create(PHONE)
+
+    await own_redis.stop()
+
+    async def all_unready() -> bool:
+        return all([(await deployment.ready(name))[0] == 503 for name in SERVICES])
+
+    assert await wait_for(all_unready, within=20)
+    refused = await deployment.session.post(
+        deployment.url("ingest") + "/v1/challenges", json={"phone": PHONE}, headers={"Authorization": "Bearer key-acme"}
+    )
+    assert refused.status == 503
+    assert (await refused.json())["error"]["code"] == "service_unavailable"
+    # Webhooks do not need Redis: the SMS is confirmed by the broker and waits in the queue.
+    accepted = await deployment.post_sms(message(f"code {challenge['code']}"))
+    assert accepted.status == 202
+
+    await own_redis.start()  # the same append-only file: nothing written before the stop is lost
+    event = await next_json(ws, within=60)
+    assert (event["challenge_id"], event["type"]) == (challenge["id"], "challenge.verified")
+
+    async def all_ready() -> bool:
+        return all([(await deployment.ready(name))[0] == 200 for name in SERVICES])
+
+    assert await wait_for(all_ready, within=30)

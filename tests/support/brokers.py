@@ -1,0 +1,146 @@
+"""A private RabbitMQ node and a private Redis, for tests that stop and restart them.
+
+They listen on free loopback ports and keep their data in folders of their own, so breaking
+them touches nothing else on the machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pwd
+import shutil
+import signal
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+from tests.support.processes import free_port
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+async def wait_listening(port: int, *, up: bool = True, within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
+    while _listening(port) != up:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"port {port} still {'closed' if up else 'open'} after {within} s")
+        await asyncio.sleep(0.1)
+
+
+def _user_exists(name: str) -> bool:
+    try:
+        pwd.getpwnam(name)
+    except KeyError:
+        return False
+    return True
+
+
+class OwnRabbitMQ:
+    """``rabbitmq-server`` as a second node (own name, ports, config and data).
+
+    Its folder is made directly under the system temporary folder: the node runs as the
+    ``rabbitmq`` user, who cannot enter pytest's private temporary folders.
+    """
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.name = f"revotp{self.port}@localhost"
+        self.base = base = Path(tempfile.mkdtemp(prefix="revotp-rabbitmq-"))
+        (base / "mnesia").mkdir()
+        (base / "log").mkdir()
+        (base / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
+        (base / "env.conf").write_text("")
+        (base / "enabled_plugins").write_text("[].\n")
+        if os.geteuid() == 0 and _user_exists("rabbitmq"):
+            # The Debian wrapper runs the node as the rabbitmq user.
+            for path in [base, *base.rglob("*")]:
+                shutil.chown(path, "rabbitmq", "rabbitmq")
+        self.env = {
+            **os.environ,
+            "RABBITMQ_NODENAME": self.name,
+            "RABBITMQ_CONF_ENV_FILE": str(base / "env.conf"),
+            "RABBITMQ_CONFIG_FILE": str(base / "rabbitmq.conf"),
+            "RABBITMQ_DIST_PORT": str(free_port()),
+            "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(base / "log"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
+            "RABBITMQ_FEATURE_FLAGS_FILE": str(base / "mnesia" / "feature_flags"),
+            "ERL_EPMD_ADDRESS": "127.0.0.1",
+        }
+
+    @property
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}/"
+
+    async def start(self) -> None:
+        await self._run("rabbitmq-server", "-detached")
+        await wait_listening(self.port, within=90)
+        await self._run("rabbitmqctl", "-n", self.name, "await_startup")
+
+    async def stop(self) -> None:
+        await self._run("rabbitmqctl", "-n", self.name, "stop")
+        await wait_listening(self.port, up=False)
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+    def remove(self) -> None:
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    async def _run(self, *command: str) -> None:
+        process = await asyncio.create_subprocess_exec(
+            *command, env=self.env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+        )
+        await asyncio.wait_for(process.wait(), 90)
+
+
+class OwnRedis:
+    """``redis-server`` with append-only persistence, fsync on every write."""
+
+    def __init__(self, base: Path) -> None:
+        self.port = free_port()
+        self.base = base
+        base.mkdir(parents=True, exist_ok=True)
+        self.process: asyncio.subprocess.Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.base),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--save",
+            "",
+            "--logfile",
+            str(self.base / "redis.log"),
+        )
+        await wait_listening(self.port)
+
+    async def stop(self) -> None:
+        """A clean shutdown (SIGTERM): Redis flushes its append-only file and exits."""
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            await self.process.wait()
+        await wait_listening(self.port, up=False)
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
