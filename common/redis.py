@@ -7,6 +7,8 @@ import secrets
 
 import structlog
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -30,7 +32,19 @@ def text(value: object) -> str:
 
 
 async def connect_redis(url: str, *, attempts: int = 10, delay_s: float = 0.5) -> Redis:
-    client: Redis = Redis.from_url(url, health_check_interval=10, socket_timeout=10)
+    """A client that replaces dead pooled connections on its own.
+
+    After a Redis restart every pooled connection is dead; without an explicit retry policy
+    the first command on each fails. Retrying is safe here because every write revotp makes
+    is idempotent: the atomic step dedupes by message id, terminal states never change again.
+    """
+    client: Redis = Redis.from_url(
+        url,
+        health_check_interval=10,
+        socket_timeout=10,
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
     for attempt in range(1, attempts + 1):
         try:
             await client.ping()

@@ -34,6 +34,8 @@ class Deployment:
     def start(self, name: str) -> ServiceProcess:
         """Start ``ingest``, ``notifier`` or ``matcher-<n>`` (a name may be started again after a kill)."""
         service = name.split("-")[0]
+        if name in self.processes:
+            self.processes[name].terminate()  # reap the one it replaces and close its log
         process = ServiceProcess(
             service, self.env, PORT_VARIABLES[service], str(self.logs / f"{name}-{uuid.uuid4().hex[:6]}.log")
         )
