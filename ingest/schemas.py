@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from urllib.parse import quote
 
 import msgspec
@@ -21,15 +22,21 @@ MAX_CONTEXT = 200
 MAX_EXTERNAL_ID = 128
 
 
+def _documented_range(field: str) -> msgspec.Meta:
+    low, high = LIMITS[field]
+    return msgspec.Meta(extra_json_schema={"minimum": low, "maximum": high})
+
+
 class CreateChallenge(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    phone: str
-    region: str | None = None
-    ttl_seconds: int = 120
-    max_attempts: int = 3
-    code_length: int = 6
-    alphabet: str = Alphabet.NUMERIC.value
-    context: str | None = None
-    external_id: str | None = None
+    phone: Annotated[str, msgspec.Meta(description="the user's phone, any format", examples=["+33612345678"])]
+    region: Annotated[str | None, msgspec.Meta(description="ISO 3166 region for national formats")] = None
+    # Ranges are documented here and checked by check(), which answers 422 naming the field.
+    ttl_seconds: Annotated[int, _documented_range("ttl_seconds")] = 120
+    max_attempts: Annotated[int, _documented_range("max_attempts")] = 3
+    code_length: Annotated[int, _documented_range("code_length")] = 6
+    alphabet: Annotated[str, msgspec.Meta(description="numeric or alphanumeric")] = Alphabet.NUMERIC.value
+    context: Annotated[str | None, msgspec.Meta(description="shown to the user")] = None
+    external_id: Annotated[str | None, msgspec.Meta(description="echoed in every event")] = None
 
     def check(self) -> None:
         """Well-formed but out-of-range values answer 422, naming the field."""
