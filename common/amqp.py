@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import aio_pika
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue, AbstractRobustConnection
-from aiormq.exceptions import AMQPConnectionError
+from aiormq.exceptions import AMQPConnectionError, ChannelPreconditionFailed
+from pamqp.common import FieldTable
 
 from common.names import SMS_ROUTING_KEY, Names
 
@@ -57,15 +58,24 @@ async def declare_topology(channel: AbstractChannel, names: Names, *, max_delive
     )
     await dead_queue.bind(dead_exchange)
     exchange = await channel.declare_exchange(names.inbound_exchange, aio_pika.ExchangeType.DIRECT, durable=True)
-    queue = await channel.declare_queue(
-        names.inbound_queue,
-        durable=True,
-        arguments={
-            "x-queue-type": "quorum",
-            # The broker's limit counts redeliveries: the first delivery is not one.
-            "x-delivery-limit": max_deliveries - 1,
-            "x-dead-letter-exchange": names.dead_letter_exchange,
-        },
-    )
+    arguments: FieldTable = {
+        "x-queue-type": "quorum",
+        # The broker's limit counts redeliveries: the first delivery is not one.
+        "x-delivery-limit": max_deliveries - 1,
+        "x-dead-letter-exchange": names.dead_letter_exchange,
+    }
+    try:
+        queue = await channel.declare_queue(names.inbound_queue, durable=True, arguments=arguments)
+    except ChannelPreconditionFailed as exc:
+        # Queue arguments cannot change once declared. A deployment whose settings changed
+        # (REVOTP_MAX_DELIVERIES) keeps running on the queue as it is, and says so.
+        log.warning(
+            "queue_arguments_differ",
+            queue=names.inbound_queue,
+            detail=str(exc),
+            hint="the existing queue is used as declared; delete it when empty, or set a policy, to apply new settings",
+        )
+        await channel.reopen()
+        queue = await channel.declare_queue(names.inbound_queue, passive=True)
     await queue.bind(exchange, routing_key=SMS_ROUTING_KEY)
     return Topology(exchange=exchange, queue=queue)

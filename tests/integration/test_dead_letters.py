@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import aio_pika
+import structlog
 
 from common.amqp import declare_topology
 from common.names import SMS_ROUTING_KEY, Names
@@ -73,3 +74,17 @@ async def test_a_message_that_keeps_failing_is_dead_lettered_after_max_deliverie
     await channel.close()
     assert await _dead_letters(amqp, names, expected=1) == [b"fails every time"]
     assert deliveries == settings.max_deliveries
+
+
+async def test_a_queue_declared_with_other_settings_is_used_as_it_is(amqp: Any, settings: Settings, deploy: Any):
+    """Changing REVOTP_MAX_DELIVERIES on a running deployment must not stop processes from starting."""
+    channel = await amqp.channel()
+    await declare_topology(channel, Names(settings.namespace), max_deliveries=settings.max_deliveries + 3)
+    await channel.close()
+    with structlog.testing.capture_logs() as logs:
+        pipeline = await deploy()  # ingest and a matcher declare with the current, different limit
+    assert [entry["event"] for entry in logs].count("queue_arguments_differ") == 2
+    ws = await pipeline.ready_socket()
+    challenge = await pipeline.create()
+    await pipeline.sms(challenge["code"])
+    assert (await next_frame(ws))["type"] == "challenge.verified"
