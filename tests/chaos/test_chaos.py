@@ -28,6 +28,7 @@ from common.names import Names
 from tests.chaos.deployment import Deployment, next_json, wait_for
 from tests.integration.conftest import ACME_KEY, GLOBEX_KEY
 from tests.support.brokers import OwnRabbitMQ, OwnRedis
+from tests.support.queues import take_bodies
 
 CHALLENGES_PER_KIND = 100
 NOISE = 900
@@ -243,7 +244,8 @@ async def test_the_ledger_balances_after_chaos(
         for _, fields in events[tenant]:
             if fields[b"type"] != b"challenge.attempt_failed":
                 terminal[fields[b"challenge_id"].decode()] += 1
-    dead = len(await take_all(own_rabbitmq.url, names.dead_letter_queue))
+    async with await aio_pika.connect(own_rabbitmq.url) as connection:
+        dead = len(await take_bodies(connection, names.dead_letter_queue))
 
     # The client comes back with its last cursor and gets the rest, in order.
     cursor = seen_before[-1]["cursor"] if seen_before else "0-0"
@@ -285,20 +287,3 @@ async def queue_depth(url: str, queue_name: str) -> int:
         channel = await connection.channel()
         queue = await channel.declare_queue(queue_name, passive=True)
         return int(queue.declaration_result.message_count or 0)
-
-
-async def take_all(url: str, queue_name: str) -> list[bytes]:
-    """Take every message out of a queue (its reported count may lag; the messages do not)."""
-    connection = await aio_pika.connect(url)
-    async with connection:
-        channel = await connection.channel()
-        queue = await channel.declare_queue(queue_name, passive=True)
-        bodies: list[bytes] = []
-        deadline = time.monotonic() + 3
-        while time.monotonic() < deadline:
-            message = await queue.get(no_ack=True, fail=False)
-            if message is None:
-                await asyncio.sleep(0.1)
-            else:
-                bodies.append(message.body)
-        return bodies

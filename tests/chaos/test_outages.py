@@ -16,28 +16,29 @@ from tests.support.brokers import OwnRabbitMQ, OwnRedis
 SERVICES = ("ingest", "matcher-1", "notifier")
 
 
-@pytest.fixture
-async def on_own_rabbitmq(own_rabbitmq: OwnRabbitMQ, tmp_path: Path) -> AsyncIterator[Deployment]:
+async def _deployment(tmp_path: Path, amqp_url: str, redis_url: str) -> AsyncIterator[Deployment]:
     deployment = Deployment(
         f"revotp-chaos-{uuid.uuid4().hex[:8]}",
         tmp_path,
-        REVOTP_AMQP_URL=own_rabbitmq.url,
-        REVOTP_REDIS_URL=REDIS_URL,
+        REVOTP_AMQP_URL=amqp_url,
+        REVOTP_REDIS_URL=redis_url,
         REVOTP_PUBLISH_TIMEOUT_S="2",
     )
     await deployment.start_ready(*SERVICES)
     yield deployment
-    assert await deployment.close() == [0, 0, 0]
+    assert await deployment.close() == [0, 0, 0], "a process did not stop cleanly"
+
+
+@pytest.fixture
+async def on_own_rabbitmq(own_rabbitmq: OwnRabbitMQ, tmp_path: Path) -> AsyncIterator[Deployment]:
+    async for deployment in _deployment(tmp_path, own_rabbitmq.url, REDIS_URL):
+        yield deployment
 
 
 @pytest.fixture
 async def on_own_redis(own_redis: OwnRedis, tmp_path: Path) -> AsyncIterator[Deployment]:
-    deployment = Deployment(
-        f"revotp-chaos-{uuid.uuid4().hex[:8]}", tmp_path, REVOTP_AMQP_URL=AMQP_URL, REVOTP_REDIS_URL=own_redis.url
-    )
-    await deployment.start_ready(*SERVICES)
-    yield deployment
-    assert await deployment.close() == [0, 0, 0]
+    async for deployment in _deployment(tmp_path, AMQP_URL, own_redis.url):
+        yield deployment
 
 
 def message(text: str, sender: str = PHONE) -> dict[str, str]:

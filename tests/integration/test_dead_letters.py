@@ -12,27 +12,11 @@ from common.amqp import declare_topology
 from common.names import SMS_ROUTING_KEY, Names
 from common.settings import Settings
 from tests.integration.conftest import Pipeline, next_frame
+from tests.support.queues import take_bodies
 
 
-async def _dead_letters(amqp: Any, names: Names, *, expected: int, within: float = 15.0) -> list[bytes]:
-    """Take the bodies out of the dead-letter queue until ``expected`` arrived or time ran out.
-
-    The messages themselves are counted: a quorum queue's reported message count lags.
-    """
-    channel = await amqp.channel()
-    bodies: list[bytes] = []
-    try:
-        queue = await channel.declare_queue(names.dead_letter_queue, passive=True)
-        deadline = asyncio.get_running_loop().time() + within
-        while len(bodies) < expected and asyncio.get_running_loop().time() < deadline:
-            message = await queue.get(no_ack=True, fail=False)
-            if message is None:
-                await asyncio.sleep(0.05)
-            else:
-                bodies.append(message.body)
-        return bodies
-    finally:
-        await channel.close()
+async def _dead_letters(amqp: Any, names: Names, *, expected: int) -> list[bytes]:
+    return await take_bodies(amqp, names.dead_letter_queue, expected=expected, within=15.0)
 
 
 async def test_undecodable_messages_are_dead_lettered_and_the_queue_flows(
