@@ -52,6 +52,17 @@ class Deployment:
         async with self.session.get(self.url(service) + "/readyz") as response:
             return response.status, await response.json()
 
+    async def readiness_is(self, status: int, *services: str) -> bool:
+        """Whether every named service's /readyz answers ``status`` now."""
+        return all([(await self.ready(service))[0] == status for service in services])
+
+    async def ready_socket(self, api_key: str = ACME_KEY) -> aiohttp.ClientWebSocketResponse:
+        """A tenant socket past its ``ready`` frame."""
+        ws = await self.tenant_socket(api_key)
+        frame = await next_json(ws)
+        assert frame["type"] == "ready", frame
+        return ws
+
     async def create(self, phone: str, api_key: str = ACME_KEY, **fields: Any) -> dict[str, Any]:
         """Create a challenge, retrying while the service answers 503 (as a careful tenant would)."""
         body = {"phone": phone, "ttl_seconds": 900, **fields}

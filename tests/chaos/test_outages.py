@@ -49,8 +49,7 @@ async def test_ingest_answers_503_while_the_broker_is_down_and_everything_recove
     on_own_rabbitmq: Deployment, own_rabbitmq: OwnRabbitMQ
 ):
     deployment = on_own_rabbitmq
-    ws = await deployment.tenant_socket()
-    assert (await next_json(ws))["type"] == "ready"
+    ws = await deployment.ready_socket()
     before = await deployment.create(PHONE)
     await deployment.deliver(message(before["code"]))
     assert (await next_json(ws))["challenge_id"] == before["id"]
@@ -60,10 +59,7 @@ async def test_ingest_answers_503_while_the_broker_is_down_and_everything_recove
     assert refused.status == 503
     assert int(refused.headers["Retry-After"]) >= 1
 
-    async def both_unready() -> bool:
-        return all([(await deployment.ready(name))[0] == 503 for name in ("ingest", "matcher-1")])
-
-    assert await wait_for(both_unready, within=20)
+    assert await wait_for(lambda: deployment.readiness_is(503, "ingest", "matcher-1"), within=20)
     _, body = await deployment.ready("ingest")
     assert body["checks"] == {"redis": "ok", "rabbitmq": "down: ConnectionError"}
     # Challenges live in Redis: the tenant API keeps working through a broker outage.
@@ -71,10 +67,9 @@ async def test_ingest_answers_503_while_the_broker_is_down_and_everything_recove
 
     await own_rabbitmq.start()
 
-    async def both_ready() -> bool:
-        return all([(await deployment.ready(name))[0] == 200 for name in ("ingest", "matcher-1")])
-
-    assert await wait_for(both_ready, within=60), "ingest and matcher did not reconnect on their own"
+    assert await wait_for(lambda: deployment.readiness_is(200, "ingest", "matcher-1"), within=60), (
+        "ingest and matcher did not reconnect on their own"
+    )
     await deployment.deliver(message(during["code"], sender=OTHER_PHONE))
     event = await next_json(ws)
     assert (event["challenge_id"], event["type"]) == (during["id"], "challenge.verified")
@@ -84,16 +79,12 @@ async def test_sms_accepted_while_redis_is_down_are_judged_when_it_returns(
     on_own_redis: Deployment, own_redis: OwnRedis
 ):
     deployment = on_own_redis
-    ws = await deployment.tenant_socket()
-    assert (await next_json(ws))["type"] == "ready"
+    ws = await deployment.ready_socket()
     challenge = await deployment.create(PHONE)
 
     await own_redis.stop()
 
-    async def all_unready() -> bool:
-        return all([(await deployment.ready(name))[0] == 503 for name in SERVICES])
-
-    assert await wait_for(all_unready, within=20)
+    assert await wait_for(lambda: deployment.readiness_is(503, *SERVICES), within=20)
     refused = await deployment.session.post(
         deployment.url("ingest") + "/v1/challenges", json={"phone": PHONE}, headers={"Authorization": "Bearer key-acme"}
     )
@@ -107,7 +98,4 @@ async def test_sms_accepted_while_redis_is_down_are_judged_when_it_returns(
     event = await next_json(ws, within=60)
     assert (event["challenge_id"], event["type"]) == (challenge["id"], "challenge.verified")
 
-    async def all_ready() -> bool:
-        return all([(await deployment.ready(name))[0] == 200 for name in SERVICES])
-
-    assert await wait_for(all_ready, within=30)
+    assert await wait_for(lambda: deployment.readiness_is(200, *SERVICES), within=30)
