@@ -21,12 +21,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-async def own_rabbitmq() -> AsyncIterator[OwnRabbitMQ]:
-    broker = OwnRabbitMQ()
+async def own_rabbitmq(tmp_path: Path) -> AsyncIterator[OwnRabbitMQ]:
+    broker = OwnRabbitMQ(tmp_path / "rabbitmq")
     await broker.start()
     yield broker
     await broker.stop()
-    broker.remove()
 
 
 @pytest.fixture

@@ -1,18 +1,16 @@
 """A private RabbitMQ node and a private Redis, for tests that stop and restart them.
 
-They listen on free loopback ports and keep their data in folders of their own, so breaking
-them touches nothing else on the machine.
+They run as the current user, listen on free loopback ports and keep their data in the test's
+temporary folder, so breaking them touches nothing else on the machine.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import pwd
 import shutil
 import signal
 import socket
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,34 +31,26 @@ async def wait_listening(port: int, *, up: bool = True, within: float = 60.0) ->
         await asyncio.sleep(0.1)
 
 
-def _user_exists(name: str) -> bool:
-    try:
-        pwd.getpwnam(name)
-    except KeyError:
-        return False
-    return True
+def _rabbitmq_scripts() -> Path:
+    """The broker's own scripts, not Debian's wrappers, which insist on running as root or rabbitmq."""
+    packaged = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
+    server = packaged if packaged.exists() else Path(shutil.which("rabbitmq-server") or "rabbitmq-server")
+    return server.resolve().parent
 
 
 class OwnRabbitMQ:
-    """``rabbitmq-server`` as a second node (own name, ports, config and data).
+    """``rabbitmq-server`` as a second node of the current user (own name, ports, config and data)."""
 
-    Its folder is made directly under the system temporary folder: the node runs as the
-    ``rabbitmq`` user, who cannot enter pytest's private temporary folders.
-    """
-
-    def __init__(self) -> None:
+    def __init__(self, base: Path) -> None:
         self.port = free_port()
         self.name = f"revotp{self.port}@localhost"
-        self.base = base = Path(tempfile.mkdtemp(prefix="revotp-rabbitmq-"))
-        (base / "mnesia").mkdir()
+        self.base = base
+        self.scripts = _rabbitmq_scripts()
+        (base / "mnesia").mkdir(parents=True)
         (base / "log").mkdir()
         (base / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{self.port}\n")
         (base / "env.conf").write_text("")
         (base / "enabled_plugins").write_text("[].\n")
-        if os.geteuid() == 0 and _user_exists("rabbitmq"):
-            # The Debian wrapper runs the node as the rabbitmq user.
-            for path in [base, *base.rglob("*")]:
-                shutil.chown(path, "rabbitmq", "rabbitmq")
         self.env = {
             **os.environ,
             "RABBITMQ_NODENAME": self.name,
@@ -79,20 +69,17 @@ class OwnRabbitMQ:
         return f"amqp://guest:guest@127.0.0.1:{self.port}/"
 
     async def start(self) -> None:
-        await self._run("rabbitmq-server", "-detached")
+        await self._run(str(self.scripts / "rabbitmq-server"), "-detached")
         await wait_listening(self.port, within=90)
-        await self._run("rabbitmqctl", "-n", self.name, "await_startup")
+        await self._run(str(self.scripts / "rabbitmqctl"), "-n", self.name, "await_startup")
 
     async def stop(self) -> None:
-        await self._run("rabbitmqctl", "-n", self.name, "stop")
+        await self._run(str(self.scripts / "rabbitmqctl"), "-n", self.name, "stop")
         await wait_listening(self.port, up=False)
 
     async def restart(self) -> None:
         await self.stop()
         await self.start()
-
-    def remove(self) -> None:
-        shutil.rmtree(self.base, ignore_errors=True)
 
     async def _run(self, *command: str) -> None:
         process = await asyncio.create_subprocess_exec(
