@@ -33,7 +33,7 @@ class PartAssembler:
         self._timeout_ms = timeout_ms
         self._script = redis.register_script(_SCRIPT)
 
-    def _key(self, sms: InboundSms) -> str:
+    def key_of(self, sms: InboundSms) -> str:
         part = sms.part
         assert part is not None
         return self._names.parts(sms.provider, sms.sender, sms.recipient, part.reference, part.total)
@@ -42,11 +42,10 @@ class PartAssembler:
         """The whole message once this part completes it, else None (the part is kept)."""
         part = sms.part
         assert part is not None
-        key = self._key(sms)
+        key = self.key_of(sms)
         # The deadline first: a crash after it leaves a flush of a complete message, never a lost part.
-        template = msgspec.json.encode(msgspec.structs.replace(sms, part=None, text=""))
         await self._redis.zadd(self._names.part_deadlines, {key: sms.accepted_at_ms + self._timeout_ms}, nx=True)
-        await self._redis.set(f"{key}:template", template, px=self._timeout_ms + KEEP_AFTER_TIMEOUT_MS, nx=True)
+        template = msgspec.json.encode(msgspec.structs.replace(sms, part=None, text=""))
         args: list[EncodableT] = [
             "add",
             part.number,
@@ -55,6 +54,7 @@ class PartAssembler:
             sms.accepted_at_ms,
             part.total,
             self._timeout_ms + KEEP_AFTER_TIMEOUT_MS,
+            template,
         ]
         reply = [text(value) for value in await self._script(keys=[key], args=args)]
         if reply[0] != "complete":
@@ -67,18 +67,14 @@ class PartAssembler:
 
     async def flush(self, key: str) -> InboundSms | None:
         """What a timed-out assembly holds, as one message (None when nothing is left)."""
-        template = await self._redis.get(f"{key}:template")
         reply = [text(value) for value in await self._script(keys=[key], args=["flush"])]
-        if reply[0] == "gone" or template is None or len(reply) <= 2:
+        if reply[0] == "gone" or len(reply) <= 2:
             return None
-        return _assemble(msgspec.json.decode(template, type=InboundSms), reply[2:])
+        return _assemble(msgspec.json.decode(reply[1], type=InboundSms), reply[2:])
 
     async def finish(self, key: str) -> None:
         await self._script(keys=[key], args=["finish"])
         await self._redis.zrem(self._names.part_deadlines, key)
-
-    def key_of(self, sms: InboundSms) -> str:
-        return self._key(sms)
 
 
 def _assemble(template: InboundSms, flat: list[str]) -> InboundSms:

@@ -1,10 +1,11 @@
 -- The parts of one long SMS, gathered atomically.
 -- KEYS[1] = the assembly hash: p<n> = text, m<n> = provider message id, a<n> = accepted_at;
---           state = done once the whole message was handed out.
---   add:    ARGV = 'add', number, text, message id, accepted_at, total, ttl_ms
+--           template = the message's other fields (JSON); state = done once handed out.
+--   add:    ARGV = 'add', number, text, message id, accepted_at, total, ttl_ms, template
 --   flush:  ARGV = 'flush'            (hand out what is there, for a timed-out assembly)
 --   finish: ARGV = 'finish'           (the handed-out message was judged)
--- add and flush return {'complete'|'waiting', total, then number, text, id, accepted_at per part}.
+-- add and flush return {'complete'|'waiting', template, then number, text, id, accepted_at per part};
+-- flush of an assembly that is gone returns {'gone'}.
 
 local key, op = KEYS[1], ARGV[1]
 
@@ -24,7 +25,7 @@ local function parts()
 end
 
 local function reply(status)
-  local out = {status, redis.call('HGET', key, 'total') or '0'}
+  local out = {status, redis.call('HGET', key, 'template')}
   for _, v in ipairs(parts()) do table.insert(out, v) end
   return out
 end
@@ -35,12 +36,13 @@ if op == 'finish' then
 end
 
 if op == 'flush' then
-  if redis.call('EXISTS', key) == 0 then return {'gone', '0'} end
+  if redis.call('EXISTS', key) == 0 then return {'gone'} end
   return reply('complete')
 end
 
 local number, total = ARGV[2], tonumber(ARGV[6])
 redis.call('HSETNX', key, 'total', total)
+redis.call('HSETNX', key, 'template', ARGV[8])
 redis.call('HSETNX', key, 'p' .. number, ARGV[3])
 redis.call('HSETNX', key, 'm' .. number, ARGV[4])
 redis.call('HSETNX', key, 'a' .. number, ARGV[5])
