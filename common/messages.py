@@ -25,8 +25,11 @@ class InboundSms(msgspec.Struct, frozen=True, kw_only=True):
     message_id: str  # ingest's own id (uuid4 hex), copied into the AMQP message_id
     provider: str  # route name: generic, twilio, …
     provider_message_id: str  # the provider's id; (provider, id) dedupes retries
-    sender: str  # as the provider wrote it; the matcher reads it as a phone number
+    sender: str  # as the provider wrote it
     recipient: str
+    # Both numbers as read once, by ingest, in E.164; None when they are no phone numbers.
+    sender_e164: str | None
+    recipient_e164: str | None
     text: str
     accepted_at_ms: int  # when ingest accepted it; expiry is judged against this
     sender_country: str | None = None  # ISO region hint some providers send

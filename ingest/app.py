@@ -36,7 +36,6 @@ async def guards_ctx(app: web.Application) -> AsyncIterator[None]:
         resources.names,
         per_sender=Limit.parse(settings.sender_rate_limit, "REVOTP_SENDER_RATE_LIMIT"),
         per_number=Limit.parse(settings.number_rate_limit, "REVOTP_NUMBER_RATE_LIMIT"),
-        region=settings.default_region,
     )
     yield
 

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from common.clock import now_ms
 from common.messages import InboundSms
+from common.phones import read_delivered_number
 from common.web import ApiError, service_unavailable
 from ingest import keys
 from ingest.metrics import PUBLISH_SECONDS, SMS_ACCEPTED, WEBHOOKS_REFUSED
@@ -44,20 +45,45 @@ async def receive_sms(request: web.Request) -> web.StreamResponse:
     if batch.skipped:
         WEBHOOKS_REFUSED.labels(provider=name, status="skipped_entry").inc(batch.skipped)
         log.warning("webhook_entries_skipped", skipped=batch.skipped, accepted=len(batch.messages))
-    batch = await rate_limit(request, name, batch)
-    await publish(request, name, batch)
+    messages = stamp(name, batch, request.app[keys.SETTINGS].default_region)
+    batch, messages = await rate_limit(request, name, batch, messages)
+    await publish(request, name, messages)
     return provider.accepted(batch)
 
 
-async def rate_limit(request: web.Request, provider: str, batch: Batch) -> Batch:
+def stamp(provider: str, batch: Batch, region: str) -> list[InboundSms]:
+    """The batch as queue messages: ids, the acceptance instant, and both numbers read once."""
+    accepted_at = now_ms()
+    return [
+        InboundSms(
+            message_id=uuid.uuid4().hex,
+            provider=provider,
+            provider_message_id=sms.provider_message_id,
+            sender=sms.sender,
+            recipient=sms.recipient,
+            sender_e164=read_delivered_number(sms.sender, sms.sender_country or region),
+            recipient_e164=read_delivered_number(sms.recipient, region),
+            text=sms.text,
+            sender_country=sms.sender_country,
+            received_at=sms.received_at,
+            part=sms.part,
+            accepted_at_ms=accepted_at,
+        )
+        for sms in batch.messages
+    ]
+
+
+async def rate_limit(
+    request: web.Request, provider: str, batch: Batch, messages: list[InboundSms]
+) -> tuple[Batch, list[InboundSms]]:
     """Drop SMS over their sender's or number's limit; refuse the request when nothing is left."""
-    if not batch.messages:
-        return batch
-    verdicts = await request.app[keys.RATE_LIMITER].admit(batch.messages)
-    kept = tuple(sms for sms, admitted in zip(batch.messages, verdicts.admitted, strict=True) if admitted)
-    refused = len(batch.messages) - len(kept)
+    if not messages:
+        return batch, messages
+    verdicts = await request.app[keys.RATE_LIMITER].admit(messages)
+    kept = [sms for sms, admitted in zip(messages, verdicts.admitted, strict=True) if admitted]
+    refused = len(messages) - len(kept)
     if not refused:
-        return batch
+        return batch, messages
     WEBHOOKS_REFUSED.labels(provider=provider, status="429").inc(refused)
     log.warning("sms_rate_limited", refused=refused, kept=len(kept))
     if not kept:
@@ -67,27 +93,12 @@ async def rate_limit(request: web.Request, provider: str, batch: Batch) -> Batch
             "too many SMS from this sender or to this number; retry later",
             headers={"Retry-After": str(max(verdicts.retry_after_s, 1))},
         )
-    return Batch(kept, skipped=batch.skipped + refused)
+    parsed = tuple(sms for sms, admitted in zip(batch.messages, verdicts.admitted, strict=True) if admitted)
+    return Batch(parsed, skipped=batch.skipped + refused), kept
 
 
-async def publish(request: web.Request, provider: str, batch: Batch) -> None:
-    """Stamp and publish every SMS of the batch; return only once the broker confirmed them all."""
-    accepted_at = now_ms()
-    messages = [
-        InboundSms(
-            message_id=uuid.uuid4().hex,
-            provider=provider,
-            provider_message_id=sms.provider_message_id,
-            sender=sms.sender,
-            recipient=sms.recipient,
-            text=sms.text,
-            sender_country=sms.sender_country,
-            received_at=sms.received_at,
-            part=sms.part,
-            accepted_at_ms=accepted_at,
-        )
-        for sms in batch.messages
-    ]
+async def publish(request: web.Request, provider: str, messages: list[InboundSms]) -> None:
+    """Publish every SMS; return only once the broker confirmed them all."""
     if not messages:
         return
     started = time.perf_counter()

@@ -15,11 +15,10 @@ import msgspec
 import structlog
 from redis.asyncio import Redis
 
+from common.messages import InboundSms
 from common.names import Names
-from common.phones import read_delivered_number
 from common.redis import TRANSIENT_ERRORS
 from common.settings import Limit
-from ingest.providers.base import ParsedSms
 
 log = structlog.get_logger(__name__)
 
@@ -30,23 +29,24 @@ class Verdicts(msgspec.Struct, frozen=True):
 
 
 class SmsRateLimiter:
-    def __init__(self, redis: Redis, names: Names, *, per_sender: Limit, per_number: Limit, region: str) -> None:
+    def __init__(self, redis: Redis, names: Names, *, per_sender: Limit, per_number: Limit) -> None:
         self._redis = redis
         self._names = names
         self._per_sender = per_sender
         self._per_number = per_number
-        self._region = region
 
-    async def admit(self, batch: Sequence[ParsedSms]) -> Verdicts:
+    async def admit(self, batch: Sequence[InboundSms]) -> Verdicts:
         now = time.time()
         try:
             by_sender = await self._count(
-                [self._key("sender", sms.sender, self._per_sender, now) for sms in batch], self._per_sender
+                [self._key("sender", sms.sender_e164 or sms.sender, self._per_sender, now) for sms in batch],
+                self._per_sender,
             )
             passed = [sms for sms, ok in zip(batch, by_sender, strict=True) if ok]
             by_number = iter(
                 await self._count(
-                    [self._key("number", sms.recipient, self._per_number, now) for sms in passed], self._per_number
+                    [self._key("number", sms.recipient_e164 or sms.recipient, self._per_number, now) for sms in passed],
+                    self._per_number,
                 )
             )
         except TRANSIENT_ERRORS as exc:
@@ -62,9 +62,8 @@ class SmsRateLimiter:
         return Verdicts(admitted, retry_after)
 
     def _key(self, kind: str, number: str, limit: Limit, now: float) -> str:
-        # The same phone written two ways must share one counter.
-        canonical = read_delivered_number(number, self._region) or number
-        return self._names.rate(kind, canonical, int(now // limit.window_s))
+        # E.164 when readable, so the same phone written two ways shares one counter.
+        return self._names.rate(kind, number, int(now // limit.window_s))
 
     async def _count(self, keys: list[str], limit: Limit) -> list[bool]:
         if not keys:

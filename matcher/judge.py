@@ -1,4 +1,4 @@
-"""One SMS → its verdicts: read the numbers, find the tenants, apply the atomic step per tenant.
+"""One SMS → its verdicts: check the numbers ingest read, find the tenants, apply the atomic step per tenant.
 
 Each tenant's challenges are judged on their own (API.md §7.2 to 7.6 applied per tenant): another
 tenant's codes never change what an SMS does to this tenant's challenges.
@@ -14,7 +14,6 @@ import structlog
 from common.clock import now_ms
 from common.keyring import Keyring
 from common.messages import InboundSms
-from common.phones import read_delivered_number
 from common.settings import Settings
 from common.store import ChallengeStore, Verdict
 from matcher.matching import candidates_by_spec
@@ -39,14 +38,13 @@ class Judge:
     def __init__(self, store: ChallengeStore, keyring: Keyring, settings: Settings) -> None:
         self._store = store
         self._keyring = keyring
-        self._region = settings.default_region
         self._virtual_numbers = frozenset(settings.virtual_numbers)
 
     async def judge(self, sms: InboundSms) -> Judgement:
-        recipient = read_delivered_number(sms.recipient, self._region)
+        # ingest read both numbers when it accepted the SMS (API.md §7.1).
+        recipient, sender = sms.recipient_e164, sms.sender_e164
         if recipient not in self._virtual_numbers:
             return Judgement(Outcome.UNKNOWN_NUMBER)
-        sender = read_delivered_number(sms.sender, sms.sender_country or self._region)
         if sender is None:
             return Judgement(Outcome.BAD_SENDER)
         tenants = await self._store.tenants_for(sender, recipient)
