@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -23,8 +24,22 @@ def query_params(request: web.Request, *, encoding: str = "utf-8") -> list[tuple
         raise malformed("the query string is not valid") from None
 
 
+def remember(request: web.Request, key: web.RequestKey[T], read: Callable[[], T]) -> T:
+    """``read()`` once per request: signature checks and parsing both need the parameters."""
+    if key not in request:
+        request[key] = read()
+    return request[key]
+
+
+_FORM = web.RequestKey("revotp_form_params", list[tuple[str, str]])
+
+
 def form_params(request: web.Request, body: bytes) -> list[tuple[str, str]]:
     """The parameters a provider sent: the query string of a GET, the form body of a POST."""
+    return remember(request, _FORM, lambda: _read_form(request, body))
+
+
+def _read_form(request: web.Request, body: bytes) -> list[tuple[str, str]]:
     if request.method == "GET":
         return query_params(request)
     require_content_type(request, FORM)

@@ -32,10 +32,11 @@ from common.messages import SmsPart
 from common.web import ApiError
 from ingest.providers.auth import same
 from ingest.providers.base import Batch, ParsedSms, Provider, malformed, unauthorized
-from ingest.providers.reading import form_params, international, require
+from ingest.providers.reading import form_params, international, remember, require
 
 _HMAC_METHODS = {"md5": hashlib.md5, "sha1": hashlib.sha1, "sha256": hashlib.sha256, "sha512": hashlib.sha512}
 SIGNATURE_METHODS = frozenset({"md5hash", *_HMAC_METHODS})
+_LEGACY_PARAMS = web.RequestKey("revotp_vonage_params", dict[str, str])
 
 
 def signature_base(params: Mapping[str, str]) -> str:
@@ -93,6 +94,9 @@ class VonageProvider(Provider):
             raise unauthorized("payload_hash does not match the body")
 
     def _legacy_params(self, request: web.Request, body: bytes) -> dict[str, str]:
+        return remember(request, _LEGACY_PARAMS, lambda: self._read_legacy_params(request, body))
+
+    def _read_legacy_params(self, request: web.Request, body: bytes) -> dict[str, str]:
         if request.method == "POST" and request.content_type == "application/json":
             try:
                 decoded = msgspec.json.decode(body, type=dict[str, Any])
