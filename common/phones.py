@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
+
+# What a delivered number may look like: an optional '+', ASCII digits, and the punctuation
+# people and networks put between them. Anything with a letter, in any script, is an
+# alphanumeric sender id ("BANK", "X0612345678"): phonenumbers would skip or keypad-map its
+# letters and read a real subscriber's number out of it.
+_NUMBER_SHAPE = re.compile(r"\+?[ .()\-]*[0-9][0-9 .()\-]*")
+
+
+def is_number_shaped(raw: str) -> bool:
+    """True when ``raw`` is written as a phone number, not as an alphanumeric sender id."""
+    return _NUMBER_SHAPE.fullmatch(raw.strip()) is not None
 
 
 def to_e164(raw: str, region: str | None, *, strict: bool = False) -> str | None:
@@ -26,8 +39,11 @@ def read_delivered_number(raw: str, region: str | None) -> str | None:
 
     Gateways pass numbers on as the network wrote them: ``0612345678`` (national) and
     ``33612345678`` (international without '+') both occur; the national reading wins.
+    Anything not shaped like a number (see ``is_number_shaped``) is no number at all.
     """
+    if not is_number_shaped(raw):
+        return None
     number = to_e164(raw, region)
-    if number is None and raw.isdigit():
-        number = to_e164("+" + raw, None)
+    if number is None and raw.strip().isdigit():
+        number = to_e164("+" + raw.strip(), None)
     return number
