@@ -67,12 +67,29 @@ class Names:
         return f"{self.namespace}:parts:{provider}:{sender}:{recipient}:{reference}:{total}"
 
     def rate(self, kind: str, number: str, window: int) -> str:
-        """A rate-limit counter: SMS from a sender, or to a virtual number, in one window."""
+        """A rate-limit counter: SMS to a virtual number in one window."""
         return f"{self.namespace}:rate:{kind}:{number}:{window}"
+
+    # --- Redis: per sender (one cluster slot each: what ingest's admission step touches) ------
+    def _sender(self, sender: str) -> str:
+        return f"{self.namespace}:{{s:{sender}}}"
+
+    def sender_rate(self, sender: str, window: int) -> str:
+        """Distinct SMS from one sender in one rate-limit window."""
+        return f"{self._sender(sender)}:rate:{window}"
+
+    def admission(self, sender: str, provider: str, provider_message_id: str) -> str:
+        """Ingest's decision on one SMS (provider + id + sender), so its retries count once."""
+        return f"{self._sender(sender)}:admitted:{provider}:{provider_message_id}"
 
     def route(self, phone: str, virtual_number: str) -> str:
         """Set of tenants that may hold a pending challenge for this sender and number."""
         return f"{self.namespace}:route:{phone}:{virtual_number}"
+
+    def judgement(self, phone: str, virtual_number: str, provider: str, provider_message_id: str) -> str:
+        """The tenants one SMS was first judged against. Its hash tag is the route key itself,
+        so the step that reads the route and writes this record stays in one cluster slot."""
+        return f"{{{self.route(phone, virtual_number)}}}:sms:{provider}:{provider_message_id}"
 
     # --- Redis: per tenant (one cluster slot each) -------------------------------------------
     def _tenant(self, tenant_id: str) -> str:
@@ -89,9 +106,11 @@ class Names:
         """The tenant's event log (a stream): the outbox the notifier reads."""
         return f"{self._tenant(tenant_id)}:events"
 
-    def seen(self, tenant_id: str, provider: str, provider_message_id: str) -> str:
-        """Marks a provider message as applied to this tenant's challenges."""
-        return f"{self._tenant(tenant_id)}:seen:{provider}:{provider_message_id}"
+    def seen(self, tenant_id: str, provider: str, sender: str, provider_message_id: str) -> str:
+        """Marks a provider message (provider + id + sender) as applied to this tenant's challenges.
+
+        The sender is part of it: gateways that number their SMS reuse ids across senders."""
+        return f"{self._tenant(tenant_id)}:seen:{provider}:{sender}:{provider_message_id}"
 
     def idempotency(self, tenant_id: str, key: str) -> str:
         return f"{self._tenant(tenant_id)}:idem:{key}"

@@ -13,10 +13,11 @@ from common.messages import InboundSms
 from common.phones import read_delivered_number
 from common.web import ApiError, service_unavailable
 from ingest import keys
-from ingest.metrics import PUBLISH_SECONDS, SMS_ACCEPTED, WEBHOOKS_REFUSED
+from ingest.metrics import PUBLISH_SECONDS, SMS_ACCEPTED, SMS_DROPPED, WEBHOOKS_REFUSED
 from ingest.providers.auth import check_source_address
 from ingest.providers.base import Batch
 from ingest.publisher import BrokerUnavailable
+from ingest.ratelimit import Admission
 
 log = structlog.get_logger(__name__)
 
@@ -46,8 +47,15 @@ async def receive_sms(request: web.Request) -> web.StreamResponse:
         WEBHOOKS_REFUSED.labels(provider=name, status="skipped_entry").inc(batch.skipped)
         log.warning("webhook_entries_skipped", skipped=batch.skipped, accepted=len(batch.messages))
     messages = stamp(name, batch, request.app[keys.SETTINGS].default_region)
-    batch, messages = await rate_limit(request, name, batch, messages)
-    await publish(request, name, messages)
+    # A sender that is no phone number (an alphanumeric id) can never verify: accepted, dropped.
+    batch, messages = keep(name, batch, messages, [sms.sender_e164 is not None for sms in messages], "bad_sender")
+    admission = await admit(request, name, messages)
+    batch, messages = keep(name, batch, messages, [d.passes for d in admission.decisions], "sender_flood")
+    try:
+        await publish(request, name, messages)
+    except ApiError:
+        await request.app[keys.RATE_LIMITER].release(admission)
+        raise
     return provider.accepted(batch)
 
 
@@ -73,28 +81,32 @@ def stamp(provider: str, batch: Batch, region: str) -> list[InboundSms]:
     ]
 
 
-async def rate_limit(
-    request: web.Request, provider: str, batch: Batch, messages: list[InboundSms]
+def keep(
+    provider: str, batch: Batch, messages: list[InboundSms], kept: list[bool], reason: str
 ) -> tuple[Batch, list[InboundSms]]:
-    """Drop SMS over their sender's or number's limit; refuse the request when nothing is left."""
-    if not messages:
+    """The SMS marked kept; the others are dropped (answered as accepted, never queued) and counted."""
+    dropped = kept.count(False)
+    if not dropped:
         return batch, messages
-    verdicts = await request.app[keys.RATE_LIMITER].admit(messages)
-    kept = [sms for sms, admitted in zip(messages, verdicts.admitted, strict=True) if admitted]
-    refused = len(messages) - len(kept)
-    if not refused:
-        return batch, messages
-    WEBHOOKS_REFUSED.labels(provider=provider, status="429").inc(refused)
-    log.warning("sms_rate_limited", refused=refused, kept=len(kept))
-    if not kept:
+    SMS_DROPPED.labels(provider=provider, reason=reason).inc(dropped)
+    log.info("sms_dropped", reason=reason, dropped=dropped, kept=len(messages) - dropped)
+    parsed = tuple(sms for sms, ok in zip(batch.messages, kept, strict=True) if ok)
+    return Batch(parsed, skipped=batch.skipped + dropped), [sms for sms, ok in zip(messages, kept, strict=True) if ok]
+
+
+async def admit(request: web.Request, provider: str, messages: list[InboundSms]) -> Admission:
+    """Count each distinct SMS once; a virtual number over capacity refuses the whole request."""
+    admission = await request.app[keys.RATE_LIMITER].admit(messages)
+    if admission.busy:
+        WEBHOOKS_REFUSED.labels(provider=provider, status="429").inc()
+        log.warning("sms_rate_limited", count=len(messages), retry_after_s=admission.retry_after_s)
         raise ApiError(
             429,
             "rate_limited",
-            "too many SMS from this sender or to this number; retry later",
-            headers={"Retry-After": str(max(verdicts.retry_after_s, 1))},
+            "this virtual number receives more SMS than it may; retry later",
+            headers={"Retry-After": str(admission.retry_after_s)},
         )
-    parsed = tuple(sms for sms, admitted in zip(batch.messages, verdicts.admitted, strict=True) if admitted)
-    return Batch(parsed, skipped=batch.skipped + refused), kept
+    return admission
 
 
 async def publish(request: web.Request, provider: str, messages: list[InboundSms]) -> None:
