@@ -37,8 +37,20 @@ class Verdict(msgspec.Struct, frozen=True):
     event_id: str
 
 
+class MatchMode(enum.StrEnum):
+    ALL = "all"  # commit whatever the SMS does to the tenant's challenges
+    VERIFYING = "verifying"  # commit only if the SMS verifies one of them; else write nothing
+
+
+class Applied(enum.StrEnum):
+    APPLIED = "applied"  # the SMS's effects on this tenant were committed now
+    DUPLICATE = "duplicate"  # they were committed before (a retry or a redelivery)
+    HELD = "held"  # VERIFYING mode and nothing verified: nothing was written
+
+
 class MatchResult(msgspec.Struct, frozen=True):
-    duplicate: bool
+    applied: Applied
+    verified: bool  # the SMS verified a challenge of this tenant (now, or when first applied)
     verdicts: tuple[Verdict, ...] = ()
 
 
@@ -108,6 +120,7 @@ class ChallengeStore:
         accepted_at_ms: int,
         now_ms: int,
         candidate_hashes: Mapping[str, Sequence[str]],
+        mode: MatchMode = MatchMode.ALL,
     ) -> MatchResult:
         """Apply one SMS to the tenant's pending challenges for this sender and number."""
         names = self.names
@@ -115,26 +128,41 @@ class ChallengeStore:
         challenge_ids = sorted(text(member) for member in await self._redis.smembers(pending))
         keys = [
             names.events(tenant_id),
-            names.seen(tenant_id, provider, provider_message_id),
+            names.seen(tenant_id, provider, phone, provider_message_id),
             pending,
             *(names.challenge(tenant_id, challenge_id) for challenge_id in challenge_ids),
         ]
-        args: list[EncodableT] = ["match", now_ms, self._min_event_id(now_ms), accepted_at_ms, SEEN_TTL_MS]
+        args: list[EncodableT] = ["match", now_ms, self._min_event_id(now_ms), accepted_at_ms, SEEN_TTL_MS, mode]
         for spec, hashes in candidate_hashes.items():
             args += [spec, len(hashes), *hashes]
         reply = await self._script(keys=keys, args=args)
-        if reply[0] == b"duplicate":
-            return MatchResult(duplicate=True)
+        applied = Applied(text(reply[0]))
+        if applied is Applied.DUPLICATE:
+            return MatchResult(applied, verified=text(reply[1]) == "verified")
+        if applied is Applied.HELD:
+            return MatchResult(applied, verified=False)
         fields = [text(value) for value in reply[1:]]
         verdicts = tuple(
             Verdict(fields[i], Status(fields[i + 1]), int(fields[i + 2]), fields[i + 3])
             for i in range(0, len(fields), 4)
         )
-        return MatchResult(duplicate=False, verdicts=verdicts)
+        verified = any(verdict.status is Status.VERIFIED and verdict.event_id for verdict in verdicts)
+        return MatchResult(applied, verified=verified, verdicts=verdicts)
 
-    async def tenants_for(self, phone: str, virtual_number: str) -> list[str]:
-        members = await self._redis.smembers(self.names.route(phone, virtual_number))
-        return sorted(text(member) for member in members)
+    async def tenants_judging(
+        self, phone: str, virtual_number: str, *, provider: str, provider_message_id: str
+    ) -> list[str]:
+        """The tenants this SMS is judged against: those waiting for it when it was first judged.
+
+        Recorded for ``SEEN_TTL_MS``, so an SMS that found nobody waiting stays a known SMS: a
+        provider's retry after a challenge was opened is a duplicate, not a new attempt.
+        """
+        keys = [
+            self.names.route(phone, virtual_number),
+            self.names.judgement(phone, virtual_number, provider, provider_message_id),
+        ]
+        reply = text(await self._script(keys=keys, args=["route", SEEN_TTL_MS]))
+        return reply.split(",") if reply else []
 
     async def due(self, cutoff_ms: int, limit: int) -> list[tuple[str, str]]:
         """(tenant, challenge id) pairs whose deadline is at or before ``cutoff_ms``."""

@@ -1,7 +1,12 @@
 """One SMS → its verdicts: check the numbers ingest read, find the tenants, apply the atomic step per tenant.
 
 Each tenant's challenges are judged on their own (API.md §7.2 to 7.6 applied per tenant): another
-tenant's codes never change what an SMS does to this tenant's challenges.
+tenant's codes never change what an SMS does to this tenant's challenges. And a tenant learns
+nothing of an SMS meant for another (§7.8): when several tenants wait for the same sender on
+the same number, the SMS first goes to each in ``VERIFYING`` mode, which commits only where it
+verifies a challenge. If it verified one anywhere, the others are left untouched; if it verified
+none, it is applied to each in full. Each tenant's seen marker remembers whether its application
+verified, so a redelivery after a crash takes the same branch.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from common.clock import now_ms
 from common.keyring import Keyring
 from common.messages import InboundSms
 from common.settings import Settings
-from common.store import ChallengeStore, Verdict
+from common.store import Applied, ChallengeStore, MatchMode, MatchResult, Verdict
 from matcher.matching import candidates_by_spec
 
 log = structlog.get_logger(__name__)
@@ -47,18 +52,19 @@ class Judge:
             return Judgement(Outcome.UNKNOWN_NUMBER)
         if sender is None:
             return Judgement(Outcome.BAD_SENDER)
-        tenants = await self._store.tenants_for(sender, recipient)
+        tenants = await self._store.tenants_judging(
+            sender, recipient, provider=sms.provider, provider_message_id=sms.provider_message_id
+        )
         if not tenants:
             return Judgement(Outcome.NO_CHALLENGE)
         candidates = candidates_by_spec(sms.text)
-        verdicts: list[Verdict] = []
-        duplicates = 0
-        for tenant_id in tenants:
+
+        async def apply(tenant_id: str, mode: MatchMode) -> MatchResult:
             hashes = {
                 spec: [self._keyring.code_hash(tenant_id, sender, code) for code in codes]
                 for spec, codes in candidates.items()
             }
-            result = await self._store.match(
+            return await self._store.match(
                 tenant_id,
                 provider=sms.provider,
                 provider_message_id=sms.provider_message_id,
@@ -67,8 +73,19 @@ class Judge:
                 accepted_at_ms=sms.accepted_at_ms,
                 now_ms=now_ms(),
                 candidate_hashes=hashes,
+                mode=mode,
             )
-            duplicates += result.duplicate
-            verdicts.extend(result.verdicts)
-        outcome = Outcome.DUPLICATE if duplicates == len(tenants) else Outcome.APPLIED
-        return Judgement(outcome, tuple(verdicts))
+
+        if len(tenants) == 1:
+            results = [await apply(tenants[0], MatchMode.ALL)]
+        else:
+            results = [await apply(tenant_id, MatchMode.VERIFYING) for tenant_id in tenants]
+            if not any(result.verified for result in results):
+                results = [
+                    await apply(tenant_id, MatchMode.ALL) if result.applied is Applied.HELD else result
+                    for tenant_id, result in zip(tenants, results, strict=True)
+                ]
+        verdicts = tuple(verdict for result in results for verdict in result.verdicts)
+        if not any(result.applied is Applied.APPLIED for result in results):
+            return Judgement(Outcome.DUPLICATE)
+        return Judgement(Outcome.APPLIED, verdicts)

@@ -4,10 +4,20 @@
 --
 -- ARGV[1] = operation, ARGV[2] = now (ms), ARGV[3] = oldest event id to keep (stream MINID)
 --   cancel:  KEYS = challenge, pending set, events
+--            a challenge canceled already answers 'canceled' again (a retried cancel)
 --   expire:  KEYS = challenge, pending set, events;  ARGV[4] = cutoff: expire if expires_at <= cutoff
 --   match:   KEYS = events, seen marker, pending set, challenge...
 --            ARGV[4] = accepted_at (ms), ARGV[5] = seen marker TTL (ms),
+--            ARGV[6] = mode: 'all' commits whatever the SMS does; 'verifying' commits only
+--                      when it verifies a challenge, else writes nothing and answers 'held'
 --            then groups: spec, count, candidate hash × count  (candidates in text order)
+--            answers 'duplicate' + what the first application did ('verified' or 'applied')
+--            for a provider message applied before, else 'applied' + per challenge
+--            (id, status, attempts, event id or '')
+--   route:   KEYS = the route set (tenants with pending challenges for a sender and number),
+--            the SMS's judgement record;  ARGV[2] = record TTL (ms)
+--            answers the tenants the SMS is judged against, fixed at its first judgement:
+--            a redelivery days later meets the same tenants, not the challenges opened since
 
 local op, now, min_id = ARGV[1], ARGV[2], ARGV[3]
 
@@ -48,9 +58,20 @@ local function transition(ch_key, pending_key, events_key, ch, status, event_typ
   return id
 end
 
+if op == 'route' then
+  local fixed = redis.call('GET', KEYS[2])
+  if fixed then return fixed end
+  local tenants = redis.call('SMEMBERS', KEYS[1])
+  table.sort(tenants)
+  local joined = table.concat(tenants, ',')
+  redis.call('SET', KEYS[2], joined, 'PX', ARGV[2])
+  return joined
+end
+
 if op == 'cancel' then
   local ch = load(KEYS[1])
   if not ch then return {'missing'} end
+  if ch.status == 'canceled' then return {'canceled', ch.last_event_id or ''} end
   if ch.status ~= 'pending' then return {'conflict', ch.status} end
   return {'canceled', transition(KEYS[1], KEYS[2], KEYS[3], ch, 'canceled', 'challenge.canceled')}
 end
@@ -67,12 +88,13 @@ end
 if op ~= 'match' then return redis.error_reply('unknown operation ' .. tostring(op)) end
 
 local events_key, seen_key, pending_key = KEYS[1], KEYS[2], KEYS[3]
-local accepted_at = tonumber(ARGV[4])
+local accepted_at, mode = tonumber(ARGV[4]), ARGV[6]
 -- The same provider message applied twice changes nothing the second time.
-if not redis.call('SET', seen_key, '1', 'NX', 'PX', ARGV[5]) then return {'duplicate'} end
+local first = redis.call('GET', seen_key)
+if first then return {'duplicate', first} end
 
 local candidates = {}
-local i = 6
+local i = 7
 while i <= #ARGV do
   local spec, count = ARGV[i], tonumber(ARGV[i + 1])
   local list = {}
@@ -81,17 +103,17 @@ while i <= #ARGV do
   i = i + 2 + count
 end
 
-local results = {}
+-- Decide first, write after: in 'verifying' mode nothing is written unless a challenge is verified.
+local plan = {}  -- {challenge, status, event type or nil}
 local considered = {}
 for k = 4, #KEYS do
   local ch = load(KEYS[k])
   if ch and ch.status == 'pending' and redis.call('SISMEMBER', pending_key, ch.id) == 1 then
+    ch.key = KEYS[k]
     if tonumber(ch.expires_at) < accepted_at then
       -- Sent too late for this challenge: it is expired, whatever the text says.
-      local id = transition(KEYS[k], pending_key, events_key, ch, 'expired', 'challenge.expired')
-      table.insert(results, {ch.id, 'expired', ch.attempts, id})
+      table.insert(plan, {ch, 'expired', 'challenge.expired'})
     else
-      ch.key = KEYS[k]
       table.insert(considered, ch)
     end
   end
@@ -105,6 +127,7 @@ local function is_some_code(hash)
   return false
 end
 
+local any_verified = false
 for _, ch in ipairs(considered) do
   local list = candidates[ch.alphabet .. ':' .. ch.code_length] or {}
   local before, verified = ch.attempts, false
@@ -122,19 +145,26 @@ for _, ch in ipairs(considered) do
       end
     end
   end
-  local id = ''
   if verified then
-    id = transition(ch.key, pending_key, events_key, ch, 'verified', 'challenge.verified')
+    any_verified = true
+    table.insert(plan, {ch, 'verified', 'challenge.verified'})
   elseif ch.attempts >= ch.max_attempts then
-    id = transition(ch.key, pending_key, events_key, ch, 'failed', 'challenge.failed')
+    table.insert(plan, {ch, 'failed', 'challenge.failed'})
   elseif ch.attempts > before then
-    id = transition(ch.key, pending_key, events_key, ch, 'pending', 'challenge.attempt_failed')
+    table.insert(plan, {ch, 'pending', 'challenge.attempt_failed'})
+  else
+    table.insert(plan, {ch, 'pending', nil})
   end
-  table.insert(results, {ch.id, ch.status, ch.attempts, id})
 end
 
+if mode == 'verifying' and not any_verified then return {'held'} end
+redis.call('SET', seen_key, any_verified and 'verified' or 'applied', 'PX', ARGV[5])
+
 local flat = {'applied'}
-for _, r in ipairs(results) do
-  for _, v in ipairs(r) do table.insert(flat, tostring(v)) end
+for _, step in ipairs(plan) do
+  local ch, status, event_type = step[1], step[2], step[3]
+  local id = ''
+  if event_type then id = transition(ch.key, pending_key, events_key, ch, status, event_type) end
+  for _, v in ipairs({ch.id, ch.status, ch.attempts, id}) do table.insert(flat, tostring(v)) end
 end
 return flat

@@ -104,7 +104,7 @@ async def test_a_verified_challenge_is_verified_once(pipeline: Pipeline):
     assert (await pipeline.get(challenge["id"]))["attempts"] == 1
 
 
-async def test_cancel_emits_an_event_and_a_second_cancel_conflicts(pipeline: Pipeline):
+async def test_cancel_emits_an_event_and_a_retried_cancel_answers_the_same(pipeline: Pipeline):
     ws = await pipeline.ready_socket()
     challenge = await pipeline.create(external_id="order-7")
     response = await pipeline.ingest.delete(f"/v1/challenges/{challenge['id']}", headers=bearer(ACME_KEY))
@@ -112,14 +112,25 @@ async def test_cancel_emits_an_event_and_a_second_cancel_conflicts(pipeline: Pip
     assert (await response.json())["status"] == "canceled"
     event = await next_frame(ws)
     assert (event["type"], event["status"], event["external_id"]) == ("challenge.canceled", "canceled", "order-7")
+    # A cancel retried after its reply was lost is no conflict, and emits nothing more.
     again = await pipeline.ingest.delete(f"/v1/challenges/{challenge['id']}", headers=bearer(ACME_KEY))
-    assert again.status == 409
-    assert (await again.json())["error"]["code"] == "challenge_not_pending"
+    assert again.status == 200
+    assert (await again.json())["status"] == "canceled"
     await pipeline.sms(challenge["code"])  # a canceled challenge is terminal
     marker = await pipeline.create(phone=OTHER_PHONE)
     await pipeline.sms(marker["code"], sender=OTHER_PHONE)
     assert (await next_frame(ws))["challenge_id"] == marker["id"]
     assert (await pipeline.get(challenge["id"]))["status"] == "canceled"
+
+
+async def test_cancel_of_a_challenge_that_ended_otherwise_conflicts(pipeline: Pipeline):
+    ws = await pipeline.ready_socket()
+    challenge = await pipeline.create()
+    await pipeline.sms(challenge["code"])
+    assert (await next_frame(ws))["type"] == "challenge.verified"
+    response = await pipeline.ingest.delete(f"/v1/challenges/{challenge['id']}", headers=bearer(ACME_KEY))
+    assert response.status == 409
+    assert (await response.json())["error"]["code"] == "challenge_not_pending"
 
 
 async def test_two_pending_challenges_for_one_phone_do_not_charge_each_other(pipeline: Pipeline):
