@@ -82,6 +82,10 @@ class Names:
         """Ingest's decision on one SMS (provider + id + sender), so its retries count once."""
         return f"{self._sender(sender)}:admitted:{provider}:{provider_message_id}"
 
+    def nonce(self, provider: str, nonce: str) -> str:
+        """A provider's signature nonce seen once, with the fingerprint of its request."""
+        return f"{self.namespace}:nonce:{provider}:{nonce}"
+
     def route(self, phone: str, virtual_number: str) -> str:
         """Set of tenants that may hold a pending challenge for this sender and number."""
         return f"{self.namespace}:route:{phone}:{virtual_number}"

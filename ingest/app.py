@@ -51,7 +51,12 @@ async def amqp_ctx(app: web.Application) -> AsyncIterator[None]:
     await connection.close()
 
 
-async def close_providers(app: web.Application) -> None:
+async def providers_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The provider adapters, built (and their options checked) by ``create_app``, given Redis."""
+    resources = app[keys.RESOURCES]
+    for provider in app[keys.PROVIDERS].values():
+        provider.attach(resources.redis, resources.names)
+    yield
     for provider in app[keys.PROVIDERS].values():
         await provider.close()
 
@@ -70,8 +75,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=middlewares(), client_max_size=MAX_BODY_BYTES)
     app[keys.SETTINGS] = settings
     app[keys.PROVIDERS] = build_providers(settings)
-    app.on_cleanup.append(close_providers)
-    app.cleanup_ctx.extend([redis_ctx, guards_ctx, amqp_ctx])
+    app.cleanup_ctx.extend([redis_ctx, providers_ctx, guards_ctx, amqp_ctx])
     setup_routes(app)
     app.router.add_get("/openapi.json", openapi)
 

@@ -7,8 +7,10 @@ from typing import ClassVar
 
 import msgspec
 from aiohttp import web
+from redis.asyncio import Redis
 
 from common.messages import SmsPart
+from common.names import Names
 from common.settings import Settings
 from common.web import ApiError
 
@@ -78,6 +80,10 @@ class Provider(ABC):
     @abstractmethod
     def accepted(self, batch: Batch) -> web.Response:
         """The answer the provider expects once every SMS is safely queued."""
+
+    def attach(self, redis: Redis, names: Names) -> None:
+        """Give the adapter the Redis it keeps state in (single-use nonces, say), once it is open."""
+        return
 
     async def close(self) -> None:
         """Release what the adapter opened (an HTTP client, say)."""
