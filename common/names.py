@@ -44,8 +44,13 @@ class Names:
 
     @property
     def api_keys(self) -> str:
-        """Hash sha256(api key) → tenant id."""
+        """Hash sha256(api key) → key record (JSON: tenant, kind, expiry)."""
         return f"{self.namespace}:api-keys"
+
+    @property
+    def number_owners(self) -> str:
+        """Hash virtual number → the tenant that owns it (numbers not in the shared pool)."""
+        return f"{self.namespace}:number-owners"
 
     @property
     def server_key(self) -> str:

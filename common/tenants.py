@@ -1,7 +1,18 @@
-"""Tenants and their API keys: keys are shown once and stored only as digests."""
+"""Tenants, their API keys and their own virtual numbers.
+
+API keys are shown once and stored only as digests, in one hash ``digest → key record``. A
+record says whose key it is, how it came (``bootstrap`` from ``REVOTP_BOOTSTRAP_TENANTS``, or
+``issued`` by ``revotp tenant create|rotate-key``) and, once rotated away, until when it
+still works. Records written before keys had kinds are plain tenant ids and read as
+bootstrap keys.
+
+A tenant may own virtual numbers (``revotp tenant set-numbers``): its challenges use them
+instead of the shared pool, and no other tenant's challenge ever does.
+"""
 
 from __future__ import annotations
 
+import enum
 import secrets
 
 import msgspec
@@ -10,16 +21,52 @@ from redis.asyncio import Redis
 from common.clock import now_ms
 from common.keyring import api_key_digest
 from common.names import TENANT_ID_PATTERN, Names
+from common.phones import to_e164
 from common.redis import text
+
+# How many hex digits of a key's digest name it in listings and revoke-key: enough to be unique.
+KEY_ID_LENGTH = 12
 
 
 class TenantError(ValueError):
-    """A tenant id or bootstrap entry that cannot be used."""
+    """A tenant id, key or number the operation cannot use."""
 
 
-class TenantRecord(msgspec.Struct, frozen=True):
+class KeyKind(enum.StrEnum):
+    BOOTSTRAP = "bootstrap"
+    ISSUED = "issued"
+
+
+class KeyRecord(msgspec.Struct, frozen=True, kw_only=True):
+    tenant: str
+    kind: KeyKind
+    created_at: int | None = None
+    expires_at: int | None = None  # set when rotated away with a grace period
+
+    def valid_at(self, now: int) -> bool:
+        return self.expires_at is None or now < self.expires_at
+
+
+class TenantRecord(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     created_at: int
+    virtual_numbers: tuple[str, ...] = ()
+
+
+class KeyInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """A key as listings show it: never the key, only the start of its digest."""
+
+    id: str
+    kind: KeyKind
+    created_at: int | None
+    expires_at: int | None
+
+
+class TenantInfo(msgspec.Struct, frozen=True, kw_only=True):
+    tenant_id: str
+    created_at: int
+    virtual_numbers: tuple[str, ...]
+    api_keys: tuple[KeyInfo, ...]
 
 
 def new_api_key() -> str:
@@ -43,27 +90,73 @@ def check_tenant_id(tenant_id: str) -> None:
         raise TenantError(f"tenant id {tenant_id!r} must be 1-63 lowercase letters, digits, '-' or '_'")
 
 
+_key_decoder = msgspec.json.Decoder(KeyRecord)
+_tenant_decoder = msgspec.json.Decoder(TenantRecord)
+
+
+def _key_record(raw: bytes | str) -> KeyRecord:
+    value = text(raw)
+    if not value.startswith("{"):
+        return KeyRecord(tenant=value, kind=KeyKind.BOOTSTRAP)  # written before keys had kinds
+    return _key_decoder.decode(value)
+
+
 class TenantRegistry:
     def __init__(self, redis: Redis, names: Names) -> None:
         self._redis = redis
         self._names = names
 
+    # --- tenants ---------------------------------------------------------------------------
     async def create(self, tenant_id: str) -> str:
         """Register a new tenant and return its API key (the only time it is seen)."""
         check_tenant_id(tenant_id)
         record = msgspec.json.encode(TenantRecord(name=tenant_id, created_at=now_ms()))
         if not await self._redis.hsetnx(self._names.tenants, tenant_id, record):
             raise TenantError(f"tenant {tenant_id!r} exists already")
-        api_key = new_api_key()
-        await self._redis.hset(self._names.api_keys, api_key_digest(api_key), tenant_id)
-        return api_key
+        return await self._issue(tenant_id)
+
+    async def get(self, tenant_id: str) -> TenantRecord | None:
+        raw = await self._redis.hget(self._names.tenants, tenant_id)
+        return _tenant_decoder.decode(raw) if raw is not None else None
+
+    async def list_all(self) -> list[TenantInfo]:
+        tenants = await self._redis.hgetall(self._names.tenants)
+        keys: dict[str, list[KeyInfo]] = {}
+        for digest, raw in (await self._redis.hgetall(self._names.api_keys)).items():
+            record = _key_record(raw)
+            info = KeyInfo(
+                id=text(digest)[:KEY_ID_LENGTH],
+                kind=record.kind,
+                created_at=record.created_at,
+                expires_at=record.expires_at,
+            )
+            keys.setdefault(record.tenant, []).append(info)
+        infos = []
+        for raw_id, raw_record in sorted(tenants.items()):
+            tenant_id, tenant = text(raw_id), _tenant_decoder.decode(raw_record)
+            infos.append(
+                TenantInfo(
+                    tenant_id=tenant_id,
+                    created_at=tenant.created_at,
+                    virtual_numbers=tenant.virtual_numbers,
+                    api_keys=tuple(keys.get(tenant_id, ())),
+                )
+            )
+        return infos
 
     async def ensure(self, tenant_id: str, api_key: str) -> None:
-        """Make sure the tenant exists and accepts this key (idempotent, for bootstrap)."""
+        """Make sure the tenant exists and accepts this bootstrap key, and no earlier one."""
         check_tenant_id(tenant_id)
         record = msgspec.json.encode(TenantRecord(name=tenant_id, created_at=now_ms()))
         await self._redis.hsetnx(self._names.tenants, tenant_id, record)
-        await self._redis.hset(self._names.api_keys, api_key_digest(api_key), tenant_id)
+        digest = api_key_digest(api_key)
+        earlier = [d for d, key in (await self._keys_of(tenant_id)).items() if key.kind is KeyKind.BOOTSTRAP]
+        key = KeyRecord(tenant=tenant_id, kind=KeyKind.BOOTSTRAP, created_at=now_ms())
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self._names.api_keys, digest, msgspec.json.encode(key))
+            if stale := [d for d in earlier if d != digest]:
+                pipe.hdel(self._names.api_keys, *stale)
+            await pipe.execute()
 
     async def bootstrap(self, entries: tuple[str, ...]) -> list[str]:
         """Ensure every ``REVOTP_BOOTSTRAP_TENANTS`` entry; return the tenant ids."""
@@ -72,7 +165,89 @@ class TenantRegistry:
             await self.ensure(tenant_id, api_key)
         return [tenant_id for tenant_id, _ in pairs]
 
+    # --- API keys --------------------------------------------------------------------------
     async def authenticate(self, api_key: str) -> str | None:
-        """The tenant owning this key, or None."""
-        tenant_id = await self._redis.hget(self._names.api_keys, api_key_digest(api_key))
-        return text(tenant_id) if tenant_id is not None else None
+        """The tenant owning this key, or None (unknown, revoked, or past its grace period)."""
+        raw = await self._redis.hget(self._names.api_keys, api_key_digest(api_key))
+        if raw is None:
+            return None
+        record = _key_record(raw)
+        return record.tenant if record.valid_at(now_ms()) else None
+
+    async def rotate_key(self, tenant_id: str, *, grace_ms: int = 0) -> str:
+        """Issue a new key; every other key of the tenant stops working after ``grace_ms``."""
+        await self._require(tenant_id)
+        until = now_ms() + grace_ms
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for digest, key in (await self._keys_of(tenant_id)).items():
+                if grace_ms <= 0:
+                    pipe.hdel(self._names.api_keys, digest)
+                elif key.expires_at is None or key.expires_at > until:
+                    expiring = msgspec.structs.replace(key, expires_at=until)
+                    pipe.hset(self._names.api_keys, digest, msgspec.json.encode(expiring))
+            await pipe.execute()
+        return await self._issue(tenant_id)
+
+    async def revoke_key(self, tenant_id: str, key_id: str) -> None:
+        """Revoke the tenant's key whose digest starts with ``key_id`` (as ``list`` shows it)."""
+        await self._require(tenant_id)
+        matching = [d for d in await self._keys_of(tenant_id) if key_id and d.startswith(key_id)]
+        if len(matching) != 1:
+            raise TenantError(f"tenant {tenant_id!r} has no key {key_id!r}" if not matching else "ambiguous key id")
+        await self._redis.hdel(self._names.api_keys, matching[0])
+
+    async def _issue(self, tenant_id: str) -> str:
+        api_key = new_api_key()
+        record = KeyRecord(tenant=tenant_id, kind=KeyKind.ISSUED, created_at=now_ms())
+        await self._redis.hset(self._names.api_keys, api_key_digest(api_key), msgspec.json.encode(record))
+        return api_key
+
+    async def _keys_of(self, tenant_id: str) -> dict[str, KeyRecord]:
+        """The tenant's key records by digest (an operator's chore: reads every key)."""
+        keys = {}
+        for digest, raw in (await self._redis.hgetall(self._names.api_keys)).items():
+            record = _key_record(raw)
+            if record.tenant == tenant_id:
+                keys[text(digest)] = record
+        return keys
+
+    async def _require(self, tenant_id: str) -> TenantRecord:
+        record = await self.get(tenant_id)
+        if record is None:
+            raise TenantError(f"no tenant {tenant_id!r}")
+        return record
+
+    # --- virtual numbers -------------------------------------------------------------------
+    async def set_numbers(self, tenant_id: str, raw_numbers: list[str], *, shared_pool: tuple[str, ...]) -> list[str]:
+        """Give the tenant exactly these numbers (none: back to the shared pool)."""
+        record = await self._require(tenant_id)
+        numbers = []
+        for raw in raw_numbers:
+            number = to_e164(raw, None)
+            if number is None:
+                raise TenantError(f"{raw!r} is not a phone number in international form")
+            if number in shared_pool:
+                raise TenantError(f"{number} is in the shared pool (REVOTP_VIRTUAL_NUMBERS)")
+            numbers.append(number)
+        owners = self._names.number_owners
+        async with self._redis.pipeline(transaction=True) as pipe:
+            await pipe.watch(owners, self._names.tenants)
+            for number in numbers:
+                owner = await pipe.hget(owners, number)
+                if owner is not None and text(owner) != tenant_id:
+                    raise TenantError(f"{number} belongs to tenant {text(owner)!r}")
+            pipe.multi()  # type: ignore[no-untyped-call]
+            released = [n for n in record.virtual_numbers if n not in numbers]
+            if released:
+                pipe.hdel(owners, *released)
+            for number in numbers:
+                pipe.hset(owners, number, tenant_id)
+            updated = msgspec.structs.replace(record, virtual_numbers=tuple(numbers))
+            pipe.hset(self._names.tenants, tenant_id, msgspec.json.encode(updated))
+            await pipe.execute()
+        return numbers
+
+    async def number_owner(self, number: str) -> str | None:
+        """The tenant that owns this virtual number, or None (shared or not ours)."""
+        owner = await self._redis.hget(self._names.number_owners, number)
+        return text(owner) if owner is not None else None

@@ -59,6 +59,8 @@ async def create_challenge(request: web.Request) -> web.Response:
     phone = to_e164(payload.phone, payload.region or settings.default_region, strict=True)
     if phone is None:
         raise ApiError(422, "invalid_phone", "phone is not a valid phone number")
+    tenant = await app[keys.RESOURCES].tenants.get(tenant_id)
+    numbers = (tenant.virtual_numbers if tenant else ()) or settings.virtual_numbers
 
     async def create() -> bytes:
         created = now_ms()
@@ -66,7 +68,7 @@ async def create_challenge(request: web.Request) -> web.Response:
             id=new_challenge_id(),
             tenant_id=tenant_id,
             phone=phone,
-            virtual_number=pick_virtual_number(phone, settings.virtual_numbers),
+            virtual_number=pick_virtual_number(phone, numbers),
             status=Status.PENDING,
             attempts=0,
             max_attempts=payload.max_attempts,

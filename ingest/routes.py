@@ -4,10 +4,12 @@ from aiohttp import web
 
 from ingest.challenges import cancel_challenge, create_challenge, get_challenge
 from ingest.inbound import receive_sms
+from ingest.tenant import get_tenant
 
 
 def setup_routes(app: web.Application) -> None:
     app.router.add_post("/v1/challenges", create_challenge)
     app.router.add_get("/v1/challenges/{challenge_id}", get_challenge, allow_head=False)
     app.router.add_delete("/v1/challenges/{challenge_id}", cancel_challenge)
+    app.router.add_get("/v1/tenant", get_tenant, allow_head=False)
     app.router.add_route("*", "/v1/inbound/{provider}", receive_sms)

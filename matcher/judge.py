@@ -21,6 +21,7 @@ from common.keyring import Keyring
 from common.messages import InboundSms
 from common.settings import Settings
 from common.store import Applied, ChallengeStore, MatchMode, MatchResult, Verdict
+from common.tenants import TenantRegistry
 from matcher.matching import candidates_by_spec
 
 log = structlog.get_logger(__name__)
@@ -40,15 +41,20 @@ class Judgement(msgspec.Struct, frozen=True):
 
 
 class Judge:
-    def __init__(self, store: ChallengeStore, keyring: Keyring, settings: Settings) -> None:
+    def __init__(self, store: ChallengeStore, tenants: TenantRegistry, keyring: Keyring, settings: Settings) -> None:
         self._store = store
+        self._tenants = tenants
         self._keyring = keyring
         self._virtual_numbers = frozenset(settings.virtual_numbers)
+
+    async def _is_ours(self, recipient: str) -> bool:
+        """The shared pool, or a number the operator gave a tenant (only its challenges use it)."""
+        return recipient in self._virtual_numbers or await self._tenants.number_owner(recipient) is not None
 
     async def judge(self, sms: InboundSms) -> Judgement:
         # ingest read both numbers when it accepted the SMS (API.md §7.1).
         recipient, sender = sms.recipient_e164, sms.sender_e164
-        if recipient not in self._virtual_numbers:
+        if recipient is None or not await self._is_ours(recipient):
             return Judgement(Outcome.UNKNOWN_NUMBER)
         if sender is None:
             return Judgement(Outcome.BAD_SENDER)

@@ -60,7 +60,7 @@ class Worker:
         await self._channel.set_qos(prefetch_count=settings.prefetch)
         topology = await declare_topology(self._channel, names, max_deliveries=settings.max_deliveries)
         self._queue = topology.queue
-        judge = Judge(store, resources.keyring, settings)
+        judge = Judge(store, resources.tenants, resources.keyring, settings)
         assembler = PartAssembler(resources.redis, names, timeout_ms=int(settings.parts_timeout_s * 1000))
         consumer = SmsConsumer(judge, assembler)
 

@@ -45,6 +45,20 @@ def _parser() -> argparse.ArgumentParser:
     tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(dest="action", required=True)
     create = tenant.add_parser("create", help="create a tenant; prints its API key once")
     create.add_argument("name")
+    tenant.add_parser("list", help="every tenant with its numbers and key ids (never the keys), one JSON line each")
+    rotate = tenant.add_parser("rotate-key", help="issue a new API key; the tenant's other keys stop working")
+    rotate.add_argument("tenant_id")
+    rotate.add_argument(
+        "--grace-s", type=int, default=0, help="seconds the old keys keep working (default 0: they stop now)"
+    )
+    revoke = tenant.add_parser("revoke-key", help="revoke one API key, by the id `tenant list` shows")
+    revoke.add_argument("tenant_id")
+    revoke.add_argument("key_id")
+    numbers = tenant.add_parser(
+        "set-numbers", help="give a tenant its own virtual numbers (none: back to the shared pool)"
+    )
+    numbers.add_argument("tenant_id")
+    numbers.add_argument("numbers", nargs="*", help="E.164 numbers, not in REVOTP_VIRTUAL_NUMBERS")
     tools.add_arguments(commands)
     return parser
 
@@ -64,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         demo.print_instructions(settings)
         run(_serve(settings, ["ingest", "matcher", "notifier"]))
     elif args.command == "tenant":
-        sys.exit(run_tool(tools.create_tenant(settings, args.name)))
+        sys.exit(run_tool(tools.manage_tenant(settings, args)))
     else:
         sys.exit(run_tool(tools.run(settings, args)))
 

@@ -9,6 +9,7 @@ import time
 import uuid
 
 import aiohttp
+import msgspec
 
 from common.names import Names
 from common.redis import connect_redis
@@ -30,16 +31,30 @@ def add_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     watch.add_argument("--url", help="notifier base URL (default: from REVOTP_HOST and REVOTP_NOTIFIER_PORT)")
 
 
-async def create_tenant(settings: Settings, name: str) -> int:
+async def manage_tenant(settings: Settings, args: argparse.Namespace) -> int:
+    """``revotp tenant …``: one JSON line per result on stdout, a JSON error on stderr."""
     redis = await connect_redis(settings.redis_url, attempts=3)
+    registry = TenantRegistry(redis, Names(settings.namespace))
     try:
-        api_key = await TenantRegistry(redis, Names(settings.namespace)).create(name)
+        if args.action == "create":
+            print(json.dumps({"tenant_id": args.name, "api_key": await registry.create(args.name)}))
+        elif args.action == "list":
+            for tenant in await registry.list_all():
+                print(msgspec.json.encode(tenant).decode())
+        elif args.action == "rotate-key":
+            api_key = await registry.rotate_key(args.tenant_id, grace_ms=max(args.grace_s, 0) * 1000)
+            print(json.dumps({"tenant_id": args.tenant_id, "api_key": api_key}))
+        elif args.action == "revoke-key":
+            await registry.revoke_key(args.tenant_id, args.key_id)
+            print(json.dumps({"tenant_id": args.tenant_id, "revoked": args.key_id}))
+        else:
+            numbers = await registry.set_numbers(args.tenant_id, args.numbers, shared_pool=settings.virtual_numbers)
+            print(json.dumps({"tenant_id": args.tenant_id, "virtual_numbers": numbers}))
     except TenantError as exc:
         print(json.dumps({"error": {"code": "tenant_error", "message": str(exc)}}), file=sys.stderr)
         return 1
     finally:
         await redis.aclose()
-    print(json.dumps({"tenant_id": name, "api_key": api_key}))
     return 0
 
 
