@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from common.json_input import JSON_INPUT_ERRORS
+
 SCHEMA_VERSION = 1
 
 
@@ -49,7 +51,7 @@ def encode(sms: InboundSms) -> bytes:
 def decode(body: bytes) -> InboundSms:
     try:
         sms = _decoder.decode(body)
-    except msgspec.DecodeError as exc:
+    except JSON_INPUT_ERRORS as exc:
         raise MessageDecodeError(str(exc)) from exc
     if sms.schema_version != SCHEMA_VERSION:
         raise MessageDecodeError(f"unsupported schema_version {sms.schema_version}")

@@ -11,6 +11,8 @@ import structlog
 import uvloop
 from aiohttp import web
 
+from common.http_server import app_runner
+
 log = structlog.get_logger(__name__)
 
 # How long a stopping server waits for open requests and sockets before closing them.
@@ -41,7 +43,7 @@ async def serve_app(app: web.Application, host: str, port: int, stop: asyncio.Ev
 
 
 async def start_app(app: web.Application, host: str, port: int) -> web.AppRunner:
-    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT_S, access_log=None)
+    runner = app_runner(app, shutdown_timeout_s=SHUTDOWN_TIMEOUT_S)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     log.info("listening", host=host, port=port)

@@ -76,6 +76,14 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
 
 
 @web.middleware
+async def body_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A declared body over the limit is refused before a byte of it is read."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise ApiError(413, "body_too_large", f"the body must be at most {MAX_BODY_BYTES} bytes")
+    return await handler(request)
+
+
+@web.middleware
 async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Every error leaves as the JSON envelope of API.md §2; nothing escapes as a bare 500."""
     try:
@@ -101,4 +109,4 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
 
 
 def middlewares() -> list[Middleware]:
-    return [request_context, json_errors]
+    return [request_context, json_errors, body_limit]

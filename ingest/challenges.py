@@ -15,6 +15,7 @@ from common.auth import authenticate_tenant
 from common.challenges import Challenge, Status
 from common.clock import now_ms
 from common.codes import Alphabet, generate_code
+from common.json_input import JSON_INPUT_ERRORS
 from common.phones import to_e164
 from common.store import CancelOutcome
 from common.web import ApiError, json_response, require_content_type
@@ -43,7 +44,7 @@ def decode_create(body: bytes) -> CreateChallenge:
         request = _create_decoder.decode(body)
     except msgspec.ValidationError as exc:
         raise ApiError(400, "invalid_body", str(exc)) from None
-    except msgspec.DecodeError as exc:
+    except JSON_INPUT_ERRORS as exc:
         raise ApiError(400, "malformed_json", str(exc)) from None
     request.check()
     return request

@@ -13,6 +13,7 @@ import msgspec
 from ingest.providers import PROVIDER_CLASSES
 from ingest.providers.generic import GenericMessage
 from ingest.schemas import ChallengeView, CreateChallenge
+from ingest.tenant import TenantView
 
 
 class ErrorDetail(msgspec.Struct):
@@ -46,14 +47,15 @@ _PROVIDER = {
 _WEBHOOK_RESPONSES = {
     "200": {"description": "accepted (most providers)"},
     "202": {"description": "accepted (generic)"},
-    **_errors(400, 401, 404, 405, 413, 415, 422, 503),
+    **_errors(400, 401, 404, 405, 413, 415, 422, 429, 503),
 }
 _CHALLENGE_ID = {"name": "challenge_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
 def build_openapi(version: str) -> dict[str, Any]:
     (_, components) = msgspec.json.schema_components(
-        [CreateChallenge, ChallengeView, ErrorBody, GenericMessage], ref_template="#/components/schemas/{name}"
+        [CreateChallenge, ChallengeView, ErrorBody, GenericMessage, TenantView],
+        ref_template="#/components/schemas/{name}",
     )
     generic_body = {
         "oneOf": [_ref("GenericMessage"), {"type": "array", "items": _ref("GenericMessage"), "maxItems": 500}]
@@ -64,7 +66,12 @@ def build_openapi(version: str) -> dict[str, Any]:
             "title": "revotp ingest",
             "version": version,
             "description": "Reverse-OTP challenges and inbound-SMS webhooks. Verdicts are pushed by "
-            "the notifier over websockets: GET /v1/events and GET /v1/challenges/{id}/events.",
+            "the notifier over websockets: GET /v1/events and GET /v1/challenges/{id}/events. "
+            "GET /v1/events?after=<cursor> replays every event after that cursor, then goes on live; "
+            "after=0-0 replays the whole retained log (a client with no cursor yet). A cursor later "
+            "than the newest event is refused with 400 (cursor_in_the_future) before the upgrade. "
+            "The replay ends with {type: ready, cursor, gap}: gap is true when retention removed "
+            "events after the given cursor, and the client should re-read its pending challenges.",
         },
         "components": {
             "schemas": components,
@@ -100,6 +107,8 @@ def build_openapi(version: str) -> dict[str, Any]:
                 },
                 "delete": {
                     "summary": "Cancel a pending challenge",
+                    "description": "Also 200 for a challenge canceled already (a retried cancel); "
+                    "409 when it ended otherwise (verified, failed, expired).",
                     "security": _BEARER,
                     "parameters": [_CHALLENGE_ID],
                     "responses": {
@@ -108,11 +117,26 @@ def build_openapi(version: str) -> dict[str, Any]:
                     },
                 },
             },
+            "/v1/tenant": {
+                "get": {
+                    "summary": "The calling tenant's settings",
+                    "description": "virtual_numbers: the tenant's own numbers (assigned by the operator with "
+                    "`revotp tenant set-numbers`), else the shared pool.",
+                    "security": _BEARER,
+                    "responses": {
+                        "200": {"description": "the tenant", **_json(_ref("TenantView"))},
+                        **_errors(401, 503),
+                    },
+                }
+            },
             "/v1/inbound/{provider}": {
                 "post": {
                     "summary": "Inbound SMS webhook of an SMS provider",
                     "description": "Answered 2xx only once the broker confirmed every SMS, in the form the "
-                    "provider expects. Each provider is authenticated as it signs (see the README).",
+                    "provider expects. Each provider is authenticated as it signs (see the README). SMS "
+                    "from alphanumeric senders and from a sender over its allowance are answered 2xx "
+                    "and dropped (counted); a virtual number over capacity answers 429 for the whole "
+                    "request and queues none of it.",
                     "parameters": [_PROVIDER],
                     "requestBody": {
                         "required": True,

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import msgspec
 
 from common.challenges import Challenge
 from common.clock import iso_ms
-
-CURSOR = re.compile(r"^\d{1,20}-\d{1,20}$")
 
 
 class EventFrame(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -78,5 +74,6 @@ def status_frame(challenge: Challenge, now_ms: int) -> str:
     )
 
 
-def ready_frame(cursor: str | None) -> str:
-    return _encoder.encode({"type": "ready", "cursor": cursor}).decode()
+def ready_frame(cursor: str | None, *, gap: bool = False) -> str:
+    """After the replay: the newest cursor, and whether retention removed events after the client's."""
+    return _encoder.encode({"type": "ready", "cursor": cursor, "gap": gap}).decode()

@@ -10,8 +10,9 @@ from common.challenges import TERMINAL_STATUSES
 from common.clock import now_ms
 from common.web import ApiError
 from notifier import keys
-from notifier.frames import CURSOR, event_frame, ready_frame, status_frame
-from notifier.hub import Entry, latest_cursor, read_range
+from notifier.cursors import resume_gap
+from notifier.frames import event_frame, ready_frame, status_frame
+from notifier.hub import Entry, latest_cursor, log_bounds, read_range
 from notifier.metrics import CONNECTIONS, EVENTS_SENT
 from notifier.streaming import stream_live
 
@@ -42,19 +43,19 @@ async def tenant_events(request: web.Request) -> web.StreamResponse:
     app = request.app
     tenant_id = await authenticate_tenant(request, app[keys.RESOURCES].tenants)
     after = request.query.get("after")
-    if after is not None and not CURSOR.fullmatch(after):
-        raise ApiError(400, "invalid_cursor", "after must be a cursor received in an event")
-    ws = _open_socket(request)
-    await ws.prepare(request)
     redis = app[keys.RESOURCES].redis
     log_key = app[keys.RESOURCES].names.events(tenant_id)
+    # Checked before the upgrade, so that a bad cursor is a plain 400.
+    gap = resume_gap(after, await log_bounds(redis, log_key)) if after is not None else False
+    ws = _open_socket(request)
+    await ws.prepare(request)
     with CONNECTIONS.labels(stream="tenant").track_inprogress():
         async with app[keys.HUB].subscribe(tenant_id) as subscription:
             if after is not None:
                 last: str | None = await _replay(redis, log_key, after, ws)
             else:
                 last = await latest_cursor(redis, log_key)
-            await ws.send_str(ready_frame(last))
+            await ws.send_str(ready_frame(last, gap=gap))
             await stream_live(ws, subscription, last_sent=last, stream="tenant")
     return ws
 

@@ -14,9 +14,12 @@ from typing import cast
 
 import structlog
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from common.names import Names
 from common.redis import TRANSIENT_ERRORS, text
+from notifier import cursors
+from notifier.cursors import EMPTY_LOG, LogBounds
 
 log = structlog.get_logger(__name__)
 
@@ -40,6 +43,21 @@ def decode_entries(raw: object) -> list[Entry]:
 async def read_range(redis: Redis, key: str, after: str, count: int) -> list[Entry]:
     """Entries strictly after the cursor ``after``, oldest first."""
     return decode_entries(await redis.xrange(key, min=f"({after}", max="+", count=count))
+
+
+async def log_bounds(redis: Redis, key: str) -> LogBounds:
+    """The event log's first entry, last generated id and counts (an empty log if none yet)."""
+    try:
+        info = await redis.xinfo_stream(key)
+    except ResponseError:  # no such key: the tenant never had an event
+        return EMPTY_LOG
+    first = info.get("first-entry")
+    return LogBounds(
+        first=cursors.parse(text(first[0])) if first else None,
+        last_generated=cursors.parse(text(info["last-generated-id"])),
+        entries_added=int(info["entries-added"]),
+        length=int(info["length"]),
+    )
 
 
 async def latest_cursor(redis: Redis, key: str) -> str | None:

@@ -27,10 +27,11 @@ def same(given: str | bytes, expected: str | bytes) -> bool:
 
 def check_timestamp(raw: str, *, tolerance_s: int = TIMESTAMP_TOLERANCE_S) -> int:
     """Unix seconds within ``tolerance_s`` of our clock, so a captured request cannot be replayed later."""
-    try:
-        timestamp = int(raw)
-    except ValueError:
-        raise unauthorized("the signature timestamp must be Unix seconds") from None
+    # At most 12 digits (the year 33658): a longer number cannot be within the window, and a
+    # 400-digit one would overflow the float comparison below.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 12):
+        raise unauthorized("the signature timestamp must be Unix seconds")
+    timestamp = int(raw)
     if abs(time.time() - timestamp) > tolerance_s:
         raise unauthorized(f"the signature timestamp is more than {tolerance_s} s from the server clock")
     return timestamp

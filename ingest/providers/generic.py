@@ -8,6 +8,7 @@ import hmac
 import msgspec
 from aiohttp import web
 
+from common.json_input import JSON_INPUT_ERRORS
 from common.web import ApiError, json_response, require_content_type
 from ingest.providers.auth import TimestampSignedProvider, same
 from ingest.providers.base import Batch, ParsedSms, malformed
@@ -46,7 +47,7 @@ class GenericProvider(TimestampSignedProvider):
         require_content_type(request, "application/json")
         try:
             decoded = _decoder.decode(body)
-        except msgspec.DecodeError as exc:
+        except JSON_INPUT_ERRORS as exc:
             raise malformed(f"body is not a message or an array of messages: {exc}") from None
         messages = decoded if isinstance(decoded, list) else [decoded]
         if not messages:

@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 import msgspec
 from aiohttp import web
 
+from common.json_input import JSON_INPUT_ERRORS
 from common.web import require_content_type
 from ingest.providers.base import Provider, malformed
 
@@ -53,7 +54,7 @@ def decode_json(body: bytes, type_: type[T]) -> T:
     """Decode a JSON body into ``type_``; any mismatch is the provider's malformed request."""
     try:
         return msgspec.json.decode(body, type=type_)
-    except msgspec.DecodeError as exc:
+    except JSON_INPUT_ERRORS as exc:
         raise malformed(f"the body does not have the provider's format: {exc}") from None
 
 

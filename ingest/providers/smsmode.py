@@ -15,6 +15,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from common.json_input import JSON_INPUT_ERRORS
 from ingest.providers.auth import SharedSecretProvider
 from ingest.providers.base import Batch, ParsedSms, malformed
 from ingest.providers.reading import form_params, international, own_number
@@ -45,7 +46,7 @@ class SmsmodeProvider(SharedSecretProvider):
         if request.method == "POST" and request.content_type == "application/json":
             try:
                 params = msgspec.json.decode(body, type=dict[str, Any])
-            except msgspec.DecodeError as exc:
+            except JSON_INPUT_ERRORS as exc:
                 raise malformed(f"the body is not a JSON object: {exc}") from None
         else:
             params = dict(form_params(request, body))

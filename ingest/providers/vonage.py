@@ -28,6 +28,7 @@ import jwt
 import msgspec
 from aiohttp import web
 
+from common.json_input import JSON_INPUT_ERRORS
 from common.messages import SmsPart
 from common.web import ApiError
 from ingest.providers.auth import same
@@ -100,7 +101,7 @@ class VonageProvider(Provider):
         if request.method == "POST" and request.content_type == "application/json":
             try:
                 decoded = msgspec.json.decode(body, type=dict[str, Any])
-            except msgspec.DecodeError as exc:
+            except JSON_INPUT_ERRORS as exc:
                 raise malformed(f"the body is not a JSON object: {exc}") from None
             return {key: _text(value) for key, value in decoded.items()}
         return dict(form_params(request, body))
@@ -127,7 +128,7 @@ class VonageProvider(Provider):
     def _messages_api(self, body: bytes) -> ParsedSms:
         try:
             message = msgspec.json.decode(body, type=dict[str, Any])
-        except msgspec.DecodeError as exc:
+        except JSON_INPUT_ERRORS as exc:
             raise malformed(f"the body is not a JSON object: {exc}") from None
         sender, recipient = _number(message.get("from")), _number(message.get("to"))
         text = message.get("text")

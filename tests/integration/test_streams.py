@@ -37,7 +37,7 @@ async def test_events_missed_while_disconnected_arrive_in_order_after_resume(pip
     assert as_pairs == sorted(as_pairs)
     assert len(set(as_pairs)) == 4
     ready = await next_frame(resumed)
-    assert ready == {"type": "ready", "cursor": replayed[-1]["cursor"]}
+    assert ready == {"type": "ready", "cursor": replayed[-1]["cursor"], "gap": False}
 
     # And it goes on live after the replay.
     live = await pipeline.create()
@@ -51,7 +51,7 @@ async def test_ready_without_cursor_names_the_latest_event(pipeline: Pipeline):
     await pipeline.sms(challenge["code"])
     event = await next_frame(first)
     ws = await pipeline.tenant_socket()
-    assert await next_frame(ws) == {"type": "ready", "cursor": event["cursor"]}
+    assert await next_frame(ws) == {"type": "ready", "cursor": event["cursor"], "gap": False}
 
 
 async def test_a_malformed_cursor_is_refused_before_the_upgrade(pipeline: Pipeline):
@@ -96,10 +96,13 @@ async def test_the_same_phone_at_two_tenants_is_judged_per_tenant(pipeline: Pipe
     globex = await pipeline.create(GLOBEX_KEY)
     await pipeline.sms(acme["code"])
     assert (await next_frame(acme_ws))["type"] == "challenge.verified"
+    # Acme's code verified at Acme, so it cost Globex nothing: Globex's own code still verifies
+    # at its first attempt (or the same SMS verified both, if the codes collide by chance).
+    if acme["code"] != globex["code"]:
+        await pipeline.sms(globex["code"])
     globex_event = await next_frame(globex_ws)
-    # Unless the codes collide by chance, Acme's code is a wrong guess at Globex.
-    expected = "challenge.verified" if acme["code"] == globex["code"] else "challenge.attempt_failed"
-    assert (globex_event["challenge_id"], globex_event["type"]) == (globex["id"], expected)
+    assert (globex_event["challenge_id"], globex_event["type"]) == (globex["id"], "challenge.verified")
+    assert globex_event["attempts"] == 1
 
 
 async def test_a_watch_token_opens_its_own_challenge_only(pipeline: Pipeline):
