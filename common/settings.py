@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 import msgspec
+import phonenumbers
 
 from common.names import TENANT_ID_PATTERN
 from common.phones import to_e164
 
 PREFIX = "REVOTP_"
+NAMESPACE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 # Settings whose environment value is a comma-separated list.
 _LIST_FIELDS = frozenset({"virtual_numbers", "bootstrap_tenants"})
@@ -86,6 +90,40 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         return self.env.get(name, "")
 
 
+_POSITIVE = (
+    "publish_timeout_s",
+    "prefetch",
+    "shutdown_grace_s",
+    "parts_timeout_s",
+    "sweep_interval_s",
+    "ws_ping_s",
+    "ws_queue_limit",
+)
+_LOG_LEVELS = frozenset({"debug", "info", "warning", "error", "critical"})
+
+
+def _check_ranges(settings: Settings) -> None:
+    """Values of the right type that no process can run with, each named by its variable."""
+    for field in ("ingest_port", "matcher_port", "notifier_port"):
+        if not 0 <= getattr(settings, field) <= 65_535:
+            raise SettingsError(f"{PREFIX}{field.upper()} must be a TCP port (0 to 65535)")
+    for field in _POSITIVE:
+        if getattr(settings, field) <= 0:
+            raise SettingsError(f"{PREFIX}{field.upper()} must be greater than 0")
+    if settings.expiry_grace_ms < 0:
+        raise SettingsError("REVOTP_EXPIRY_GRACE_MS must be 0 or more")
+    if settings.secret_key and len(settings.secret_key.encode()) < 16:
+        raise SettingsError("REVOTP_SECRET_KEY must be at least 16 bytes (or unset, for local use only)")
+    if settings.log_level.lower() not in _LOG_LEVELS:
+        raise SettingsError(f"REVOTP_LOG_LEVEL must be one of {', '.join(sorted(_LOG_LEVELS))}")
+    if settings.default_region.upper() not in phonenumbers.SUPPORTED_REGIONS:
+        raise SettingsError("REVOTP_DEFAULT_REGION must be a two-letter region such as US or FR")
+    if urlsplit(settings.public_url).scheme not in ("http", "https") or not urlsplit(settings.public_url).netloc:
+        raise SettingsError("REVOTP_PUBLIC_URL must be an http(s) URL such as https://hooks.example.com")
+    if not NAMESPACE_PATTERN.fullmatch(settings.namespace):
+        raise SettingsError("REVOTP_NAMESPACE must be 1-64 letters, digits, '-', '_' or '.'")
+
+
 def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     """Build settings from ``environ`` (default ``os.environ``); a bad value raises SettingsError."""
     environ = os.environ if environ is None else environ
@@ -103,6 +141,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         settings = msgspec.convert(raw, Settings, strict=False)
     except msgspec.ValidationError as exc:
         raise SettingsError(f"invalid configuration: {exc}") from exc
+    _check_ranges(settings)
     if settings.event_retention_s < 86_400:
         raise SettingsError("REVOTP_EVENT_RETENTION_S must keep events at least 24 h (86400)")
     for entry in settings.bootstrap_tenants:

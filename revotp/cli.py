@@ -63,20 +63,39 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_configuration(settings: Settings, services: Sequence[str]) -> None:
+    """Every option the given services read, checked before any of them starts.
+
+    ``from_env`` checks the shared settings; the provider adapters check their own options
+    (REVOTP_<PROVIDER>_*) when built. Either raises SettingsError naming the variable.
+    """
+    if "ingest" in services:
+        from ingest.providers import build_providers
+
+        build_providers(settings)
+
+
+_SERVICES = {
+    "ingest": ["ingest"],
+    "matcher": ["matcher"],
+    "notifier": ["notifier"],
+    "all": ["ingest", "matcher", "notifier"],
+    "demo": ["ingest", "matcher", "notifier"],
+}
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     try:
         settings = demo.settings(from_env()) if args.command == "demo" else from_env()
+        check_configuration(settings, _SERVICES.get(args.command, []))
     except SettingsError as exc:
         sys.exit(f"revotp: {exc}")
     revotp_logging.configure(json=settings.log_json, level=settings.log_level)
-    if args.command in ("ingest", "matcher", "notifier"):
-        run(_serve(settings, [args.command]))
-    elif args.command == "all":
-        run(_serve(settings, ["ingest", "matcher", "notifier"]))
-    elif args.command == "demo":
-        demo.print_instructions(settings)
-        run(_serve(settings, ["ingest", "matcher", "notifier"]))
+    if args.command in _SERVICES:
+        if args.command == "demo":
+            demo.print_instructions(settings)
+        run(_serve(settings, _SERVICES[args.command]))
     elif args.command == "tenant":
         sys.exit(run_tool(tools.manage_tenant(settings, args)))
     else:

@@ -38,4 +38,5 @@ PROVIDER_CLASSES: tuple[type[Provider], ...] = (
 
 
 def build_providers(settings: Settings) -> dict[str, Provider]:
+    """Every adapter, its options read and checked: a bad one raises SettingsError, naming it."""
     return {cls.name: cls(settings) for cls in PROVIDER_CLASSES}

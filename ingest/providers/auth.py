@@ -39,14 +39,13 @@ def check_timestamp(raw: str, *, tolerance_s: int = TIMESTAMP_TOLERANCE_S) -> in
 
 def check_source_address(provider: Provider, request: web.Request) -> None:
     """``REVOTP_<PROVIDER>_ALLOWED_IPS``: when set, only these networks may call (checked on the peer address)."""
-    allowed = provider.option("allowed_ips")
-    if not allowed:
+    networks = provider.allowed_networks
+    if not networks:
         return
     try:
         peer = ipaddress.ip_address(request.remote or "")
     except ValueError:
         raise ApiError(401, "address_not_allowed", "the caller's address is unknown") from None
-    networks = [ipaddress.ip_network(item.strip(), strict=False) for item in allowed.split(",") if item.strip()]
     if not any(peer in network for network in networks):
         raise ApiError(401, "address_not_allowed", "the caller's address is not allowed for this provider")
 

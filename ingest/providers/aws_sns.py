@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
 import ssl
 from typing import Any
@@ -33,6 +34,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from common.settings import SettingsError
 from common.web import json_response, service_unavailable
 from ingest.providers.base import Batch, ParsedSms, Provider, malformed, unauthorized
 from ingest.providers.reading import decode_json
@@ -106,8 +108,13 @@ class AwsSnsProvider(Provider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._topics = frozenset(arn.strip() for arn in self.secret.split(",") if arn.strip())
-        self._hosts = re.compile(self.option("cert_hosts") or DEFAULT_CERT_HOSTS)
+        try:
+            self._hosts = re.compile(self.option("cert_hosts") or DEFAULT_CERT_HOSTS)
+        except re.error as exc:
+            raise SettingsError(f"{self.variable('cert_hosts')} must be a regular expression: {exc}") from None
         self._ca_file = self.option("ca_file") or None
+        if self._ca_file is not None and not os.path.isfile(self._ca_file):
+            raise SettingsError(f"{self.variable('ca_file')}: no file {self._ca_file!r}")
         self._certificates: dict[str, x509.Certificate] = {}
         self._session: aiohttp.ClientSession | None = None
 

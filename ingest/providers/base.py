@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 from abc import ABC, abstractmethod
+from ipaddress import IPv4Network, IPv6Network
 from typing import ClassVar
 
 import msgspec
@@ -11,7 +13,8 @@ from redis.asyncio import Redis
 
 from common.messages import SmsPart
 from common.names import Names
-from common.settings import Settings
+from common.phones import to_e164
+from common.settings import Settings, SettingsError
 from common.web import ApiError
 
 
@@ -42,6 +45,13 @@ def malformed(message: str) -> ApiError:
     return ApiError(400, "malformed_message", message)
 
 
+def _networks(variable: str, raw: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    try:
+        return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in raw.split(",") if item.strip())
+    except ValueError as exc:
+        raise SettingsError(f"{variable} must list networks like 203.0.113.0/24: {exc}") from None
+
+
 class Provider(ABC):
     """One provider's webhook. Subclasses set ``name`` and implement the three steps."""
 
@@ -51,8 +61,20 @@ class Provider(ABC):
     credential_option: ClassVar[str] = "secret"
 
     def __init__(self, settings: Settings) -> None:
+        """Read and check the provider's options; a bad one raises SettingsError at start."""
         self.settings = settings
         self.secret = settings.provider_option(self.name, self.credential_option)
+        self.allowed_networks = _networks(self.variable("allowed_ips"), self.option("allowed_ips"))
+        basic_auth = self.option("basic_auth")
+        if basic_auth and ":" not in basic_auth:
+            raise SettingsError(f"{self.variable('basic_auth')} must read user:password")
+        number = self.option("number")
+        if number and to_e164(number, None) is None:
+            raise SettingsError(f"{self.variable('number')} must be a phone number in international form")
+
+    def variable(self, option: str) -> str:
+        """The environment variable of one of this provider's options."""
+        return f"REVOTP_{self.name.upper().replace('-', '_')}_{option.upper()}"
 
     def option(self, option: str) -> str:
         return self.settings.provider_option(self.name, option)

@@ -19,6 +19,7 @@ from aiohttp import web
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from common.settings import Settings, SettingsError
 from common.web import json_response
 from ingest.providers.auth import TimestampSignedProvider
 from ingest.providers.base import Batch, ParsedSms, malformed
@@ -59,6 +60,16 @@ class TelnyxProvider(TimestampSignedProvider):
     name = "telnyx"
     signature_header = "telnyx-signature-ed25519"
     timestamp_header = "telnyx-timestamp"
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        if self.secret:
+            try:
+                Ed25519PublicKey.from_public_bytes(base64.b64decode(self.secret, validate=True))
+            except (ValueError, binascii.Error):
+                raise SettingsError(
+                    "REVOTP_TELNYX_SECRET must be the account's Ed25519 public key, base64 as Telnyx shows it"
+                ) from None
 
     def signature_matches(self, request: web.Request, body: bytes, timestamp: str, signature: str) -> bool:
         return verify(self.secret, timestamp, body, signature)

@@ -30,6 +30,7 @@ from aiohttp import web
 
 from common.json_input import JSON_INPUT_ERRORS
 from common.messages import SmsPart
+from common.settings import SettingsError
 from common.web import ApiError
 from ingest.providers.auth import same
 from ingest.providers.base import Batch, ParsedSms, Provider, malformed, unauthorized
@@ -72,7 +73,7 @@ class VonageProvider(Provider):
         super().__init__(*args, **kwargs)
         self.method = self.option("signature_method") or "md5"
         if self.method not in SIGNATURE_METHODS:
-            raise ValueError(f"REVOTP_VONAGE_SIGNATURE_METHOD must be one of {sorted(SIGNATURE_METHODS)}")
+            raise SettingsError(f"REVOTP_VONAGE_SIGNATURE_METHOD must be one of {', '.join(sorted(SIGNATURE_METHODS))}")
 
     async def authenticate(self, request: web.Request, body: bytes) -> None:
         if not self.check_configured():

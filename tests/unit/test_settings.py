@@ -47,6 +47,14 @@ def test_values_are_read_and_lists_split():
         {"REVOTP_SENDER_RATE_LIMIT": "10"},
         {"REVOTP_NUMBER_RATE_LIMIT": "0/1"},
         {"REVOTP_NUMBER_RATE_LIMIT": "ten/1"},
+        {"REVOTP_INGEST_PORT": "70000"},
+        {"REVOTP_PREFETCH": "0"},
+        {"REVOTP_SWEEP_INTERVAL_S": "-1"},
+        {"REVOTP_SECRET_KEY": "short"},
+        {"REVOTP_LOG_LEVEL": "loud"},
+        {"REVOTP_DEFAULT_REGION": "XX"},
+        {"REVOTP_PUBLIC_URL": "hooks.example.com"},
+        {"REVOTP_NAMESPACE": "a b"},
     ],
 )
 def test_bad_values_are_refused_with_a_clear_error(env):
