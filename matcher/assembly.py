@@ -1,7 +1,8 @@
 """Reassembling long SMS that providers deliver in parts (Vonage's ``concat-*``).
 
 Every part travels through RabbitMQ like any SMS, so an accepted part is never lost. The matcher
-adds each part to a Redis hash in one atomic step; the part that completes the message gets the
+adds each part to a Redis hash in one atomic step, its text sealed with the keyring (it may hold
+a pending challenge's code, and a copy of Redis must show none); the part that completes the message gets the
 whole text back and it is judged like any SMS. A redelivered part of a finished message gets the
 same text again, and since the assembled message's id is derived from its parts' ids, judging
 it twice changes nothing. Parts whose siblings never come are judged as they stand after
@@ -10,6 +11,7 @@ it twice changes nothing. Parts whose siblings never come are judged as they sta
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from importlib import resources
 
@@ -17,6 +19,7 @@ import msgspec
 from redis.asyncio import Redis
 from redis.typing import EncodableT
 
+from common.keyring import Keyring
 from common.messages import InboundSms
 from common.names import Names
 from common.redis import text
@@ -27,9 +30,10 @@ KEEP_AFTER_TIMEOUT_MS = 3600 * 1000
 
 
 class PartAssembler:
-    def __init__(self, redis: Redis, names: Names, *, timeout_ms: int) -> None:
+    def __init__(self, redis: Redis, names: Names, keyring: Keyring, *, timeout_ms: int) -> None:
         self._redis = redis
         self._names = names
+        self._keyring = keyring
         self._timeout_ms = timeout_ms
         self._script = redis.register_script(_SCRIPT)
 
@@ -49,7 +53,7 @@ class PartAssembler:
         args: list[EncodableT] = [
             "add",
             part.number,
-            sms.text,
+            self._seal(key, part.number, sms.text),
             sms.provider_message_id,
             sms.accepted_at_ms,
             part.total,
@@ -59,7 +63,7 @@ class PartAssembler:
         reply = [text(value) for value in await self._script(keys=[key], args=args)]
         if reply[0] != "complete":
             return None
-        return _assemble(sms, reply[2:])
+        return self._assemble(key, sms, reply[2:])
 
     async def due(self, now_ms: int, limit: int) -> list[str]:
         members = await self._redis.zrangebyscore(self._names.part_deadlines, "-inf", now_ms, start=0, num=limit)
@@ -70,21 +74,28 @@ class PartAssembler:
         reply = [text(value) for value in await self._script(keys=[key], args=["flush"])]
         if reply[0] == "gone" or len(reply) <= 2:
             return None
-        return _assemble(msgspec.json.decode(reply[1], type=InboundSms), reply[2:])
+        return self._assemble(key, msgspec.json.decode(reply[1], type=InboundSms), reply[2:])
 
     async def finish(self, key: str) -> None:
         await self._script(keys=[key], args=["finish"])
         await self._redis.zrem(self._names.part_deadlines, key)
 
+    def _seal(self, key: str, number: int, part_text: str) -> str:
+        """The part's text as stored: sealed, bound to its assembly and place."""
+        sealed = self._keyring.seal(part_text.encode(), f"{key}#{number}")
+        return base64.b64encode(sealed).decode()
 
-def _assemble(template: InboundSms, flat: list[str]) -> InboundSms:
-    """One InboundSms from the ``number, text, id, accepted_at`` runs of the script's reply."""
-    runs = [flat[i : i + 4] for i in range(0, len(flat), 4)]
-    ids = ",".join(f"{number}:{message_id}" for number, _, message_id, _ in runs)
-    return msgspec.structs.replace(
-        template,
-        part=None,
-        text="".join(part_text for _, part_text, _, _ in runs),
-        provider_message_id="parts-" + hashlib.sha256(ids.encode()).hexdigest()[:32],
-        accepted_at_ms=max(int(accepted_at) for _, _, _, accepted_at in runs),
-    )
+    def _unseal(self, key: str, number: str, stored: str) -> str:
+        return self._keyring.unseal(base64.b64decode(stored), f"{key}#{number}").decode()
+
+    def _assemble(self, key: str, template: InboundSms, flat: list[str]) -> InboundSms:
+        """One InboundSms from the ``number, sealed text, id, accepted_at`` runs of the script's reply."""
+        runs = [flat[i : i + 4] for i in range(0, len(flat), 4)]
+        ids = ",".join(f"{number}:{message_id}" for number, _, message_id, _ in runs)
+        return msgspec.structs.replace(
+            template,
+            part=None,
+            text="".join(self._unseal(key, number, sealed) for number, sealed, _, _ in runs),
+            provider_message_id="parts-" + hashlib.sha256(ids.encode()).hexdigest()[:32],
+            accepted_at_ms=max(int(accepted_at) for _, _, _, accepted_at in runs),
+        )

@@ -61,7 +61,9 @@ class Worker:
         topology = await declare_topology(self._channel, names, max_deliveries=settings.max_deliveries)
         self._queue = topology.queue
         judge = Judge(store, resources.tenants, resources.keyring, settings)
-        assembler = PartAssembler(resources.redis, names, timeout_ms=int(settings.parts_timeout_s * 1000))
+        assembler = PartAssembler(
+            resources.redis, names, resources.keyring, timeout_ms=int(settings.parts_timeout_s * 1000)
+        )
         consumer = SmsConsumer(judge, assembler)
 
         async def on_message(message: AbstractIncomingMessage) -> None:

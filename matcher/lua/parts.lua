@@ -1,5 +1,6 @@
 -- The parts of one long SMS, gathered atomically.
--- KEYS[1] = the assembly hash: p<n> = text, m<n> = provider message id, a<n> = accepted_at;
+-- KEYS[1] = the assembly hash: p<n> = text (sealed by the caller), m<n> = provider message id,
+--           a<n> = accepted_at;
 --           template = the message's other fields (JSON); state = done once handed out.
 --   add:    ARGV = 'add', number, text, message id, accepted_at, total, ttl_ms, template
 --   flush:  ARGV = 'flush'            (hand out what is there, for a timed-out assembly)

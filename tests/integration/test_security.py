@@ -153,3 +153,27 @@ async def test_an_idempotent_replay_never_serves_another_tenant(pipeline: Pipeli
     # And Globex's replayed key still cannot reach Acme's challenge.
     peek = await pipeline.ingest.get(f"/v1/challenges/{acme_body['id']}", headers=bearer("key-globex"))
     assert peek.status == 404
+
+
+async def test_a_part_of_a_long_sms_waits_in_redis_sealed(pipeline: Pipeline, redis: Redis, namespace: str):
+    from tests.integration.conftest import send
+    from tests.integration.provider_requests import Sms
+    from tests.integration.test_parts_and_batches import vonage_part
+
+    ws = await pipeline.ready_socket()
+    challenge = await pipeline.create(code_length=8)
+    code = challenge["code"]
+    sms = Sms(PHONE, challenge["virtual_number"], "", "")
+    first = vonage_part(sms, "ref-9", 1, 2, f"my code is {code}", "part-1")
+    assert (await send(pipeline.ingest, first)).status == 200
+    # The part is kept until its sibling comes: a copy of Redis now must not show the code.
+    for _ in range(100):
+        if [key async for key in redis.scan_iter(match=f"{namespace}:parts:*")]:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the first part was never kept")
+    assert not any(code.encode() in value for value in await _stored_values(redis, namespace))
+    second = vonage_part(sms, "ref-9", 2, 2, " thanks", "part-2")
+    assert (await send(pipeline.ingest, second)).status == 200
+    assert (await next_frame(ws))["type"] == "challenge.verified"
