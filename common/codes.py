@@ -26,9 +26,26 @@ MAX_LENGTH = 10
 
 
 def generate_code(length: int, alphabet: Alphabet) -> str:
-    """A uniformly random code drawn with ``secrets`` (never ``random``)."""
+    """A uniformly random code drawn with ``secrets`` (never ``random``).
+
+    An alphanumeric code always holds at least one digit and one letter, so that an ordinary
+    word ("thanks") can never be a code and never costs an attempt. Drawing again until it does
+    keeps the code uniform over every such code (about one draw in three is redrawn at length 4).
+    """
     symbols = alphabet.symbols
-    return "".join(secrets.choice(symbols) for _ in range(length))
+    while True:
+        code = "".join(secrets.choice(symbols) for _ in range(length))
+        if alphabet is Alphabet.NUMERIC or (_has_digit(code) and not code.isdigit()):
+            return code
+
+
+def _has_digit(code: str) -> bool:
+    return any(char.isdigit() for char in code)
+
+
+def is_candidate(token: str, alphabet: Alphabet) -> bool:
+    """Whether a token written in ``alphabet`` may be a code of it: alphanumeric ones hold a digit."""
+    return alphabet is Alphabet.NUMERIC or _has_digit(token)
 
 
 def spec(alphabet: Alphabet | str, length: int) -> str:

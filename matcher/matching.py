@@ -3,7 +3,8 @@
 A candidate is a word of exactly the code's length written only in the code's alphabet, or
 consecutive such words joined by single spaces, hyphens or dots (``483 920``, ``483-920``).
 Words are maximal runs of letters and digits, so ``4839201`` holds no 6-symbol candidate and
-``Code: 483920`` holds one.
+``Code: 483920`` holds one. An alphanumeric candidate holds at least one digit, as every
+alphanumeric code does: ordinary words ("thanks") are never candidates.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Iterator
 
-from common.codes import MAX_LENGTH, MIN_LENGTH, Alphabet, spec
+from common.codes import MAX_LENGTH, MIN_LENGTH, Alphabet, is_candidate, spec
 
 # One SMS can never use more attempts than a challenge may have, so later candidates are moot.
 MAX_CANDIDATES = 10
@@ -79,7 +80,7 @@ def _candidates(normalized: str, length: int, alphabet: Alphabet) -> list[str]:
                 token += word
                 if len(token) >= length:
                     break
-            if len(token) == length:
+            if len(token) == length and is_candidate(token, alphabet):
                 found.setdefault(token)
                 if len(found) == MAX_CANDIDATES:
                     return list(found)

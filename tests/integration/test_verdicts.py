@@ -156,3 +156,14 @@ async def test_expiry_is_announced_within_five_seconds_and_late_sms_verify_nothi
     await pipeline.sms(marker["code"], sender=OTHER_PHONE)
     assert (await next_frame(ws))["challenge_id"] == marker["id"]
     assert (await pipeline.get(challenge["id"]))["status"] == "expired"
+
+
+async def test_words_around_an_alphanumeric_code_cost_nothing(pipeline: Pipeline):
+    ws = await pipeline.ready_socket()
+    challenge = await pipeline.create(alphabet="alphanumeric", max_attempts=2)
+    code = challenge["code"]
+    assert any(c.isdigit() for c in code)
+    assert any(c.isalpha() for c in code)
+    await pipeline.sms(f"thanks bye merci {code.lower()} thanks")
+    event = await next_frame(ws)
+    assert (event["type"], event["attempts"]) == ("challenge.verified", 1)

@@ -85,9 +85,15 @@ def test_alphanumeric_candidates(text, expected):
     assert candidates(text, 6, ALNUM) == expected
 
 
-def test_words_around_an_alphanumeric_code_are_candidates_too():
-    # Words written only in the alphabet are indistinguishable from codes; each costs an attempt.
-    assert candidates("thanks AB3K9Z", 6, ALNUM) == ["THANKS", "AB3K9Z"]
+def test_words_without_a_digit_are_no_alphanumeric_candidates():
+    # Generated alphanumeric codes always hold a digit: an ordinary word can never be one.
+    assert candidates("thanks AB3K9Z", 6, ALNUM) == ["AB3K9Z"]
+    assert candidates("thanks", 6, ALNUM) == []
+    assert candidates("bye bye", 6, ALNUM) == []  # joined by a space: still no digit
+
+
+def test_an_alphanumeric_candidate_needs_a_digit_not_a_letter():
+    assert candidates("483925", 6, ALNUM) == ["483925"]
 
 
 def test_candidates_by_spec_offers_every_shape_present():

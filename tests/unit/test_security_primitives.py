@@ -51,3 +51,19 @@ def test_generic_signature_matches_the_documented_construction():
     body = b'{"id":"m1"}'
     expected = hmac.new(b"s3cret", b"1763708400." + body, hashlib.sha256).hexdigest()
     assert sign("s3cret", 1763708400, body) == f"v1={expected}"
+
+
+def test_alphanumeric_codes_always_hold_a_digit_and_a_letter():
+    for length in (4, 6, 10):
+        for _ in range(2000):
+            code = generate_code(length, Alphabet.ALPHANUMERIC)
+            assert len(code) == length
+            assert any(c.isdigit() for c in code), code
+            assert any(c.isalpha() for c in code), code
+            assert set(code) <= set(Alphabet.ALPHANUMERIC.symbols)
+
+
+def test_alphanumeric_codes_are_spread_over_every_symbol_at_every_place():
+    codes = [generate_code(4, Alphabet.ALPHANUMERIC) for _ in range(20_000)]
+    for place in range(4):
+        assert {code[place] for code in codes} == set(Alphabet.ALPHANUMERIC.symbols)
