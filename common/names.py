@@ -98,7 +98,7 @@ class Names:
     def judgement(self, phone: str, virtual_number: str, provider: str, provider_message_id: str) -> str:
         """The tenants one SMS was first judged against. Its hash tag is the route key itself,
         so the step that reads the route and writes this record stays in one cluster slot."""
-        return f"{{{self.route(phone, virtual_number)}}}:sms:{provider}:{provider_message_id}"
+        return f"{self.namespace}:sms:{{{self.route(phone, virtual_number)}}}:{provider}:{provider_message_id}"
 
     # --- Redis: per tenant (one cluster slot each) -------------------------------------------
     def _tenant(self, tenant_id: str) -> str:
