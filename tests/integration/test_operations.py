@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 from typing import Any
 
 import structlog
@@ -24,6 +23,7 @@ from tests.integration.conftest import (
     deployment_env,
     next_frame,
 )
+from tests.support.processes import run_revotp
 
 
 async def test_every_process_reports_ready_and_serves_metrics(pipeline: Pipeline):
@@ -44,29 +44,15 @@ async def test_every_process_reports_ready_and_serves_metrics(pipeline: Pipeline
     assert 'revotp_matcher_verdicts_total{status="verified"}' in metrics
 
 
-async def _revotp(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "revotp.cli",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
-    return int(process.returncode or 0), stdout.decode(), stderr.decode()
-
-
 async def test_tenant_create_prints_a_key_that_works(ingest: TestClient, namespace: str):
     env = {**os.environ, **deployment_env(namespace)}
-    code, stdout, _ = await _revotp(env, "tenant", "create", "initech")
+    code, stdout, _ = await run_revotp(env, "tenant", "create", "initech")
     assert code == 0
     line = json.loads(stdout.strip().splitlines()[-1])
     assert line["tenant_id"] == "initech"
     response = await ingest.post("/v1/challenges", json={"phone": PHONE}, headers=bearer(line["api_key"]))
     assert response.status == 201
-    code, _, stderr = await _revotp(env, "tenant", "create", "initech")
+    code, _, stderr = await run_revotp(env, "tenant", "create", "initech")
     assert code == 1
     assert "exists already" in stderr
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import sys
 from typing import Any
 
 from common.names import Names
@@ -20,24 +18,14 @@ from tests.integration.conftest import (
     deployment_env,
     next_frame,
 )
+from tests.support.processes import run_revotp
 
 OWN_NUMBER = "+15550100009"
 
 
 async def _cli(namespace: str, *args: str) -> tuple[int, str, str]:
     """``revotp <args>`` as an operator runs it, against the test's namespace."""
-    env = {**os.environ, **deployment_env(namespace), "REVOTP_LOG_JSON": "1"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "revotp.cli",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 30)
-    return process.returncode or 0, out.decode(), err.decode()
+    return await run_revotp({**os.environ, **deployment_env(namespace), "REVOTP_LOG_JSON": "1"}, *args)
 
 
 async def _status(ingest: Any, api_key: str) -> int:

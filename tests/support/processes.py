@@ -13,6 +13,21 @@ import time
 import aiohttp
 
 
+async def run_revotp(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    """``revotp <args>`` as an operator runs it: (exit code, stdout, stderr)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "revotp.cli",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    return int(process.returncode or 0), stdout.decode(), stderr.decode()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
