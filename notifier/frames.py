@@ -6,6 +6,7 @@ import msgspec
 
 from common.challenges import Challenge
 from common.clock import iso_ms
+from common.events import Event
 
 
 class EventFrame(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -36,21 +37,20 @@ def cursor_key(cursor: str) -> tuple[int, int]:
     return int(ms), int(seq)
 
 
-def event_frame(cursor: str, fields: dict[str, str]) -> str:
-    verified_at = fields.get("verified_at")
+def event_frame(cursor: str, event: Event) -> str:
     return _encode(
         EventFrame(
-            type=fields["type"],
+            type=event.type,
             cursor=cursor,
-            challenge_id=fields["challenge_id"],
-            external_id=fields.get("external_id") or None,
-            status=fields["status"],
-            attempts=int(fields["attempts"]),
-            max_attempts=int(fields["max_attempts"]),
-            phone=fields["phone"],
-            virtual_number=fields["virtual_number"],
-            occurred_at=iso_ms(int(fields["occurred_at"])),
-            verified_at=iso_ms(int(verified_at)) if verified_at else msgspec.UNSET,
+            challenge_id=event.challenge_id,
+            external_id=event.external_id,
+            status=event.status,
+            attempts=event.attempts,
+            max_attempts=event.max_attempts,
+            phone=event.phone,
+            virtual_number=event.virtual_number,
+            occurred_at=iso_ms(event.occurred_at),
+            verified_at=iso_ms(event.verified_at) if event.verified_at is not None else msgspec.UNSET,
         )
     )
 

@@ -8,11 +8,12 @@ from redis.asyncio import Redis
 from common.auth import authenticate_tenant
 from common.challenges import TERMINAL_STATUSES
 from common.clock import now_ms
+from common.events import Entry
 from common.web import ApiError
 from notifier import keys
 from notifier.cursors import resume_gap
 from notifier.frames import event_frame, ready_frame, status_frame
-from notifier.hub import Entry, latest_cursor, log_bounds, read_range
+from notifier.hub import latest_cursor, log_bounds, read_range
 from notifier.metrics import CONNECTIONS, EVENTS_SENT
 from notifier.streaming import stream_live
 
@@ -31,8 +32,8 @@ async def _replay(redis: Redis, key: str, after: str, ws: web.WebSocketResponse)
     last = after
     while True:
         page = await read_range(redis, key, last, REPLAY_PAGE)
-        for cursor, fields in page:
-            await ws.send_str(event_frame(cursor, fields))
+        for cursor, event in page:
+            await ws.send_str(event_frame(cursor, event))
             EVENTS_SENT.labels(stream="tenant").inc()
             last = cursor
         if len(page) < REPLAY_PAGE:
@@ -84,7 +85,7 @@ async def challenge_events(request: web.Request) -> web.StreamResponse:
                 return ws
 
             def this_challenge(entry: Entry) -> bool:
-                return entry[1].get("challenge_id") == challenge_id
+                return entry[1].challenge_id == challenge_id
 
             await stream_live(
                 ws,

@@ -8,9 +8,9 @@ from collections.abc import Callable
 import structlog
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from common.challenges import TERMINAL_EVENT_TYPES
+from common.events import Entry
 from notifier.frames import cursor_key, event_frame
-from notifier.hub import Entry, Subscription
+from notifier.hub import Subscription
 from notifier.metrics import EVENTS_SENT, SLOW_CLIENTS
 
 log = structlog.get_logger(__name__)
@@ -39,13 +39,13 @@ async def _pump(
     last_key = cursor_key(last_sent) if last_sent else (-1, -1)
     while True:
         entry = await subscription.queue.get()
-        cursor, fields = entry
+        cursor, event = entry
         if cursor_key(cursor) <= last_key or not wanted(entry):
             continue
-        await ws.send_str(event_frame(cursor, fields))
+        await ws.send_str(event_frame(cursor, event))
         EVENTS_SENT.labels(stream=stream).inc()
         last_key = cursor_key(cursor)
-        if close_after_terminal and fields["type"] in TERMINAL_EVENT_TYPES:
+        if close_after_terminal and event.terminal:
             return
 
 

@@ -24,6 +24,7 @@ import aio_pika
 import pytest
 from redis.asyncio import Redis
 
+from common.events import Entry, decode_entries
 from common.names import Names
 from tests.chaos.deployment import Deployment, next_json, wait_for
 from tests.integration.conftest import ACME_KEY, GLOBEX_KEY
@@ -237,13 +238,13 @@ async def test_the_ledger_balances_after_chaos(
             )
         )
 
-    events: dict[str, list[tuple[bytes, dict[bytes, bytes]]]] = {}
+    events: dict[str, list[Entry]] = {}
     terminal = Counter()
     for tenant in TENANTS:
-        events[tenant] = await redis.xrange(names.events(tenant))
-        for _, fields in events[tenant]:
-            if fields[b"type"] != b"challenge.attempt_failed":
-                terminal[fields[b"challenge_id"].decode()] += 1
+        events[tenant] = decode_entries(await redis.xrange(names.events(tenant)))
+        for _, event in events[tenant]:
+            if event.terminal:
+                terminal[event.challenge_id] += 1
     async with await aio_pika.connect(own_rabbitmq.url) as connection:
         dead = len(await take_bodies(connection, names.dead_letter_queue))
 
@@ -254,7 +255,7 @@ async def test_the_ledger_balances_after_chaos(
     while (frame := await next_json(resumed))["type"] != "ready":
         rest.append(frame)
     await resumed.close()
-    log_ids = [entry_id.decode() for entry_id, _ in events["acme"]]
+    log_ids = [cursor for cursor, _ in events["acme"]]
     received = [frame["cursor"] for frame in seen_before + rest]
 
     with capsys.disabled():

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import WSMsgType
 from redis.asyncio import Redis
 
+from common.events import decode_entries
 from common.names import Names
 from tests.integration.conftest import ACME_KEY, OTHER_PHONE, PHONE, Pipeline, bearer, next_frame, post_generic
 
@@ -33,8 +34,8 @@ async def test_brute_force_cannot_beat_max_attempts(deploy: Any, redis: Redis, n
     assert (first["type"], first["attempts"]) == ("challenge.failed", 3)
     final = await pipeline.wait_status(challenge["id"], "failed")
     assert (final["status"], final["attempts"]) == ("failed", 3)
-    events = await redis.xrange(Names(namespace).events("acme"))
-    assert [fields[b"type"] for _, fields in events] == [b"challenge.failed"]
+    events = decode_entries(await redis.xrange(Names(namespace).events("acme")))
+    assert [event.type for _, event in events] == ["challenge.failed"]
 
 
 async def test_a_flood_from_one_sender_is_limited_without_hurting_others(deploy: Any):
