@@ -16,8 +16,14 @@ ReadinessCheck = Callable[[], Awaitable[object]]
 CHECK_TIMEOUT_S = 2.0
 
 
-def add_health_routes(app: web.Application, checks: Callable[[], Mapping[str, ReadinessCheck]]) -> None:
-    """Register the three routes; ``checks`` is called per request, so it sees late-bound resources."""
+def add_health_routes(
+    app: web.Application, checks: Callable[[], Mapping[str, ReadinessCheck]], *, serve_metrics: bool = True
+) -> None:
+    """Register the routes; ``checks`` is called per request, so it sees late-bound resources.
+
+    ``/metrics`` shows the process's one registry: where several services share a process
+    (``revotp all``), only one of them serves it.
+    """
 
     async def healthz(_: web.Request) -> web.Response:
         return json_response({"status": "ok"})
@@ -47,4 +53,5 @@ def add_health_routes(app: web.Application, checks: Callable[[], Mapping[str, Re
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
+    if serve_metrics:
+        app.router.add_get("/metrics", metrics)

@@ -1,17 +1,26 @@
-"""Running services: uvloop, stop signals, and aiohttp apps served until told to stop."""
+"""Running services: uvloop, stop signals, and aiohttp apps served until told to stop.
+
+A service is a coroutine function ``serve(settings, stop, serve_metrics)``: it runs until
+``stop`` is set. Each service package's ``__main__`` hands its own to ``service_main`` and
+imports nothing of the other services; ``revotp all`` runs several in one process.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
-from collections.abc import Coroutine
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from typing import Any
 
 import structlog
 import uvloop
 from aiohttp import web
 
+from common import logging as revotp_logging
 from common.http_server import app_runner
+from common.settings import Settings, SettingsError, from_env
 
 log = structlog.get_logger(__name__)
 
@@ -19,18 +28,63 @@ log = structlog.get_logger(__name__)
 SHUTDOWN_TIMEOUT_S = 10.0
 
 
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+# serve(settings, stop, serve_metrics): runs one service until ``stop`` is set.
+Service = Callable[[Settings, asyncio.Event, bool], Awaitable[None]]
+# Checks a service's own options before anything starts; raises SettingsError.
+ConfigurationCheck = Callable[[Settings], None]
+
+
 def run(main: Coroutine[Any, Any, None]) -> None:
-    """The one entry point of every process."""
+    """The one event loop of every process."""
     uvloop.run(main)
 
 
-def stop_event() -> asyncio.Event:
-    """An event set by the first SIGTERM or SIGINT."""
+@contextlib.contextmanager
+def stop_signals() -> Iterator[asyncio.Event]:
+    """An event set by the first SIGTERM or SIGINT; the handlers are removed on the way out."""
     event = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in STOP_SIGNALS:
         loop.add_signal_handler(sig, event.set)
-    return event
+    try:
+        yield event
+    finally:
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+
+
+async def serve_until_signalled(settings: Settings, services: Sequence[Service]) -> None:
+    """Run the services side by side until SIGTERM or SIGINT.
+
+    One process has one metrics registry, so only the first service serves ``/metrics``.
+    """
+    with stop_signals() as stop:
+        await asyncio.gather(*(serve(settings, stop, index == 0) for index, serve in enumerate(services)))
+
+
+def load_settings(
+    checks: Sequence[ConfigurationCheck] = (), adjust: Callable[[Settings], Settings] | None = None
+) -> Settings:
+    """Settings from the environment (``adjust``-ed, as the demo does) with every option checked,
+    or exit naming the bad one."""
+    try:
+        settings = from_env()
+        if adjust is not None:
+            settings = adjust(settings)
+        for check in checks:
+            check(settings)
+    except SettingsError as exc:
+        sys.exit(f"revotp: {exc}")
+    return settings
+
+
+def service_main(serve: Service, check: ConfigurationCheck | None = None) -> None:
+    """A service package's ``python -m``: checked settings, logging, then serve until signalled."""
+    settings = load_settings([check] if check else [])
+    revotp_logging.configure(json=settings.log_json, level=settings.log_level)
+    run(serve_until_signalled(settings, [serve]))
 
 
 async def serve_app(app: web.Application, host: str, port: int, stop: asyncio.Event) -> None:

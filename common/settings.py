@@ -77,6 +77,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # notifier
     ws_ping_s: float = 20.0
     ws_queue_limit: int = 1000
+    # notifier: how long one read of an event log waits for news; a closing feed ends within it.
+    feed_block_ms: int = 1000
     event_retention_s: int = 86_400
     # None: JSON logs when stderr is not a terminal.
     log_json: bool | None = None
@@ -98,6 +100,7 @@ _POSITIVE = (
     "sweep_interval_s",
     "ws_ping_s",
     "ws_queue_limit",
+    "feed_block_ms",
 )
 _LOG_LEVELS = frozenset({"debug", "info", "warning", "error", "critical"})
 

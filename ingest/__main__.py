@@ -1,5 +1,6 @@
-"""``python -m ingest``: settings from the environment, logging, run."""
+"""``python -m ingest``: the tenant API and the provider webhooks, and nothing of the other services."""
 
-from revotp.cli import main
+from common.runtime import service_main
+from ingest.app import check_configuration, serve
 
-main(["ingest"])
+service_main(serve, check_configuration)

@@ -1,5 +1,6 @@
-"""``python -m matcher``: settings from the environment, logging, run."""
+"""``python -m matcher``: one matcher worker and its health endpoint, and nothing of the other services."""
 
-from revotp.cli import main
+from common.runtime import service_main
+from matcher.app import serve
 
-main(["matcher"])
+service_main(serve)

@@ -13,10 +13,11 @@ from common.web import middlewares
 from matcher.worker import Worker
 
 
-async def serve(settings: Settings, stop: asyncio.Event) -> None:
+async def serve(settings: Settings, stop: asyncio.Event, serve_metrics: bool = True) -> None:
     """Run one worker and its health endpoint until ``stop`` is set; then drain and close."""
     worker = Worker(settings)
-    runner = await start_app(create_health_app(worker), settings.host, settings.matcher_port)
+    app = create_health_app(worker, serve_metrics=serve_metrics)
+    runner = await start_app(app, settings.host, settings.matcher_port)
     try:
         await worker.start()
         await stop.wait()
@@ -25,7 +26,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         await runner.cleanup()
 
 
-def create_health_app(worker: Worker) -> web.Application:
+def create_health_app(worker: Worker, *, serve_metrics: bool = True) -> web.Application:
     app = web.Application(middlewares=middlewares())
 
     def checks() -> dict[str, ReadinessCheck]:
@@ -41,5 +42,5 @@ def create_health_app(worker: Worker) -> web.Application:
 
         return {"redis": redis, "rabbitmq": rabbitmq}
 
-    add_health_routes(app, checks)
+    add_health_routes(app, checks, serve_metrics=serve_metrics)
     return app

@@ -1,5 +1,6 @@
-"""``python -m notifier``: settings from the environment, logging, run."""
+"""``python -m notifier``: the websocket event streams, and nothing of the other services."""
 
-from revotp.cli import main
+from common.runtime import service_main
+from notifier.app import serve
 
-main(["notifier"])
+service_main(serve)

@@ -20,7 +20,10 @@ from notifier.sockets import OpenSockets
 
 async def hub_ctx(app: web.Application) -> AsyncIterator[None]:
     resources = app[keys.RESOURCES]
-    app[keys.HUB] = Hub(resources.redis, resources.names, queue_limit=app[keys.SETTINGS].ws_queue_limit)
+    settings = app[keys.SETTINGS]
+    app[keys.HUB] = Hub(
+        resources.redis, resources.names, queue_limit=settings.ws_queue_limit, block_ms=settings.feed_block_ms
+    )
     yield
     await app[keys.HUB].close()
 
@@ -29,11 +32,12 @@ async def close_sockets(app: web.Application) -> None:
     await app[keys.SOCKETS].close_all()
 
 
-async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    await serve_app(create_app(settings), settings.host, settings.notifier_port, stop)
+async def serve(settings: Settings, stop: asyncio.Event, serve_metrics: bool = True) -> None:
+    app = create_app(settings, serve_metrics=serve_metrics)
+    await serve_app(app, settings.host, settings.notifier_port, stop)
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, *, serve_metrics: bool = True) -> web.Application:
     app = web.Application(middlewares=middlewares())
     app[keys.SETTINGS] = settings
     app[keys.SOCKETS] = OpenSockets()
@@ -44,5 +48,5 @@ def create_app(settings: Settings) -> web.Application:
     def checks() -> dict[str, ReadinessCheck]:
         return {"redis": app[keys.RESOURCES].redis.ping}
 
-    add_health_routes(app, checks)
+    add_health_routes(app, checks, serve_metrics=serve_metrics)
     return app

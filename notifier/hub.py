@@ -16,6 +16,8 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from common.backoff import Backoff
+from common.events import Entry, RawEntries, decode_entries
 from common.names import Names
 from common.redis import TRANSIENT_ERRORS, text
 from notifier import cursors
@@ -23,21 +25,7 @@ from notifier.cursors import EMPTY_LOG, LogBounds
 
 log = structlog.get_logger(__name__)
 
-# (cursor, fields) of one event-log entry
-Entry = tuple[str, dict[str, str]]
-
-# A tail notices it should stop within one block; kept short so stopping needs no cancellation.
-BLOCK_MS = 1_000
 READ_COUNT = 500
-
-
-# A stream reply as this client returns it: [(id, {field: value}), …]
-RawEntries = list[tuple[bytes, dict[bytes, bytes]]]
-
-
-def decode_entries(raw: object) -> list[Entry]:
-    entries = cast(RawEntries, raw or [])
-    return [(text(entry_id), {text(k): text(v) for k, v in fields.items()}) for entry_id, fields in entries]
 
 
 async def read_range(redis: Redis, key: str, after: str, count: int) -> list[Entry]:
@@ -85,9 +73,11 @@ class TenantFeed:
     waits for the feed), which would leave the tail running forever.
     """
 
-    def __init__(self, redis: Redis, key: str) -> None:
+    def __init__(self, redis: Redis, key: str, *, block_ms: int) -> None:
         self._redis = redis
         self._key = key
+        # It notices it should stop within one block: kept short so stopping needs no cancellation.
+        self._block_ms = block_ms
         self.subscribers: set[Subscription] = set()
         self._stopping = False
         self.task: asyncio.Task[None] | None = None
@@ -101,13 +91,16 @@ class TenantFeed:
         self._stopping = True
 
     async def _tail(self, last: str) -> None:
+        backoff = Backoff(first_s=0.2, max_s=2.0)
         while not self._stopping:
             try:
-                reply = await self._redis.xread({self._key: last}, block=BLOCK_MS, count=READ_COUNT)
+                reply = await self._redis.xread({self._key: last}, block=self._block_ms, count=READ_COUNT)
             except TRANSIENT_ERRORS as exc:
-                log.warning("feed_read_failed", key=self._key, error=type(exc).__name__)
-                await asyncio.sleep(1.0)
+                delay = backoff.next_delay()
+                log.warning("feed_read_failed", key=self._key, error=type(exc).__name__, retry_in_s=delay)
+                await asyncio.sleep(delay)
                 continue
+            backoff.reset()
             for _, entries in cast(list[tuple[bytes, RawEntries]], reply or []):
                 for entry in decode_entries(entries):
                     for subscriber in list(self.subscribers):
@@ -116,10 +109,11 @@ class TenantFeed:
 
 
 class Hub:
-    def __init__(self, redis: Redis, names: Names, *, queue_limit: int) -> None:
+    def __init__(self, redis: Redis, names: Names, *, queue_limit: int, block_ms: int) -> None:
         self._redis = redis
         self._names = names
         self._queue_limit = queue_limit
+        self._block_ms = block_ms
         self._feeds: dict[str, TenantFeed] = {}
         self._retiring: set[asyncio.Task[None]] = set()  # stopped tails still finishing a read
         self._lock = asyncio.Lock()
@@ -130,7 +124,7 @@ class Hub:
         async with self._lock:
             feed = self._feeds.get(tenant_id)
             if feed is None:
-                feed = TenantFeed(self._redis, self._names.events(tenant_id))
+                feed = TenantFeed(self._redis, self._names.events(tenant_id), block_ms=self._block_ms)
                 await feed.start()
                 self._feeds[tenant_id] = feed
             feed.subscribers.add(subscription)
@@ -154,6 +148,6 @@ class Hub:
             self._retire(feed)
         self._feeds = {}
         if self._retiring:
-            _, late = await asyncio.wait(set(self._retiring), timeout=BLOCK_MS / 1000 + 2)
+            _, late = await asyncio.wait(set(self._retiring), timeout=self._block_ms / 1000 + 2)
             for task in late:
                 task.cancel()

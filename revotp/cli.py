@@ -7,31 +7,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from typing import Any
+from collections.abc import Coroutine, Sequence
+from typing import Any, cast
 
 from common import logging as revotp_logging
-from common.runtime import run, stop_event
-from common.settings import Settings, SettingsError, from_env
+from common.runtime import ConfigurationCheck, Service, load_settings, run, serve_until_signalled
 from revotp import demo, tools
 
-Service = Callable[[Settings, asyncio.Event], Awaitable[None]]
+
+def _load(service: str) -> tuple[Service, ConfigurationCheck | None]:
+    """A service's ``serve`` and its own configuration check, if it has one.
+
+    Its package is imported only now, by the subcommands that run it: `revotp matcher` loads no
+    provider adapter, `revotp tenant list` no server at all.
+    """
+    app = importlib.import_module(f"{service}.app")
+    return cast(Service, app.serve), cast(ConfigurationCheck | None, getattr(app, "check_configuration", None))
 
 
-def _services(names: Sequence[str]) -> list[Service]:
-    # Imported here so that `revotp tenant create` does not load every server.
-    from ingest.app import serve as ingest
-    from matcher.app import serve as matcher
-    from notifier.app import serve as notifier
-
-    table: dict[str, Service] = {"ingest": ingest, "matcher": matcher, "notifier": notifier}
-    return [table[name] for name in names]
-
-
-async def _serve(settings: Settings, names: Sequence[str]) -> None:
-    stop = stop_event()
-    await asyncio.gather(*(service(settings, stop) for service in _services(names)))
+_SERVICES = {
+    "ingest": ["ingest"],
+    "matcher": ["matcher"],
+    "notifier": ["notifier"],
+    "all": ["ingest", "matcher", "notifier"],
+    "demo": ["ingest", "matcher", "notifier"],
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,39 +65,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def check_configuration(settings: Settings, services: Sequence[str]) -> None:
-    """Every option the given services read, checked before any of them starts.
-
-    ``from_env`` checks the shared settings; the provider adapters check their own options
-    (REVOTP_<PROVIDER>_*) when built. Either raises SettingsError naming the variable.
-    """
-    if "ingest" in services:
-        from ingest.providers import build_providers
-
-        build_providers(settings)
-
-
-_SERVICES = {
-    "ingest": ["ingest"],
-    "matcher": ["matcher"],
-    "notifier": ["notifier"],
-    "all": ["ingest", "matcher", "notifier"],
-    "demo": ["ingest", "matcher", "notifier"],
-}
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    try:
-        settings = demo.settings(from_env()) if args.command == "demo" else from_env()
-        check_configuration(settings, _SERVICES.get(args.command, []))
-    except SettingsError as exc:
-        sys.exit(f"revotp: {exc}")
+    loaded = [_load(name) for name in _SERVICES.get(args.command, [])]
+    checks = [check for _, check in loaded if check is not None]
+    settings = load_settings(checks, demo.settings if args.command == "demo" else None)
     revotp_logging.configure(json=settings.log_json, level=settings.log_level)
-    if args.command in _SERVICES:
+    if loaded:
         if args.command == "demo":
             demo.print_instructions(settings)
-        run(_serve(settings, _SERVICES[args.command]))
+        run(serve_until_signalled(settings, [serve for serve, _ in loaded]))
     elif args.command == "tenant":
         sys.exit(run_tool(tools.manage_tenant(settings, args)))
     else:

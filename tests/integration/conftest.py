@@ -60,6 +60,7 @@ def deployment_env(namespace: str, **extra: str) -> dict[str, str]:
         "REVOTP_VIRTUAL_NUMBERS": VIRTUAL_NUMBER,
         "REVOTP_EXPIRY_GRACE_MS": "500",
         "REVOTP_SWEEP_INTERVAL_S": "0.2",
+        "REVOTP_FEED_BLOCK_MS": "50",  # a closing notifier waits for one block
         **extra,
     }
 

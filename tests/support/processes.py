@@ -13,10 +13,13 @@ import time
 import aiohttp
 
 
-async def run_revotp(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+async def run_revotp(
+    env: dict[str, str], *args: str, interpreter_options: tuple[str, ...] = ()
+) -> tuple[int, str, str]:
     """``revotp <args>`` as an operator runs it: (exit code, stdout, stderr)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
+        *interpreter_options,
         "-m",
         "revotp.cli",
         *args,
