@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+
+# What a component asks for the time: ``now_ms`` in production, a moved clock in tests.
+Clock = Callable[[], int]
 
 
 def now_ms() -> int:

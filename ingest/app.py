@@ -9,16 +9,15 @@ import structlog
 from aiohttp import web
 
 from common.amqp import connect_amqp, declare_topology
+from common.clock import Clock, now_ms
 from common.health import ReadinessCheck, add_health_routes
 from common.names import Names
 from common.resources import redis_ctx
 from common.runtime import serve_app
 from common.settings import Limit, Settings
-from common.version import VERSION
-from common.web import MAX_BODY_BYTES, json_response, middlewares
+from common.web import MAX_BODY_BYTES, middlewares
 from ingest import keys
 from ingest.idempotency import IdempotencyCache
-from ingest.openapi import build_openapi
 from ingest.providers import build_providers
 from ingest.publisher import Publisher
 from ingest.ratelimit import SmsRateLimiter
@@ -61,23 +60,25 @@ async def providers_ctx(app: web.Application) -> AsyncIterator[None]:
         await provider.close()
 
 
-async def openapi(request: web.Request) -> web.Response:
-    return json_response(build_openapi(VERSION))
+def check_configuration(settings: Settings) -> None:
+    """The provider adapters check their own options (REVOTP_<PROVIDER>_*) when built."""
+    build_providers(settings)
 
 
-async def serve(settings: Settings, stop: asyncio.Event) -> None:
-    await serve_app(create_app(settings), settings.host, settings.ingest_port, stop)
+async def serve(settings: Settings, stop: asyncio.Event, serve_metrics: bool = True) -> None:
+    app = create_app(settings, serve_metrics=serve_metrics)
+    await serve_app(app, settings.host, settings.ingest_port, stop)
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(settings: Settings, *, serve_metrics: bool = True, clock: Clock = now_ms) -> web.Application:
     if settings.insecure_no_signatures:
         log.warning("signatures_disabled", detail="REVOTP_INSECURE_NO_SIGNATURES=1: webhooks are not authenticated")
     app = web.Application(middlewares=middlewares(), client_max_size=MAX_BODY_BYTES)
     app[keys.SETTINGS] = settings
+    app[keys.CLOCK] = clock
     app[keys.PROVIDERS] = build_providers(settings)
     app.cleanup_ctx.extend([redis_ctx, providers_ctx, guards_ctx, amqp_ctx])
     setup_routes(app)
-    app.router.add_get("/openapi.json", openapi)
 
     def checks() -> dict[str, ReadinessCheck]:
         connection = app[keys.AMQP]
@@ -88,5 +89,5 @@ def create_app(settings: Settings) -> web.Application:
 
         return {"redis": app[keys.RESOURCES].redis.ping, "rabbitmq": amqp}
 
-    add_health_routes(app, checks)
+    add_health_routes(app, checks, serve_metrics=serve_metrics)
     return app

@@ -13,7 +13,6 @@ from aiohttp import web
 
 from common.auth import authenticate_tenant
 from common.challenges import Challenge, Status
-from common.clock import now_ms
 from common.codes import Alphabet, generate_code
 from common.json_input import JSON_INPUT_ERRORS
 from common.phones import to_e164
@@ -64,7 +63,7 @@ async def create_challenge(request: web.Request) -> web.Response:
     numbers = (tenant.virtual_numbers if tenant else ()) or settings.virtual_numbers
 
     async def create() -> bytes:
-        created = now_ms()
+        created = app[keys.CLOCK]()
         challenge = Challenge(
             id=new_challenge_id(),
             tenant_id=tenant_id,
@@ -126,7 +125,7 @@ async def get_challenge(request: web.Request) -> web.Response:
 async def cancel_challenge(request: web.Request) -> web.Response:
     challenge = await _own_challenge(request)
     store = request.app[keys.RESOURCES].store
-    outcome, status = await store.cancel(challenge, now_ms())
+    outcome, status = await store.cancel(challenge, request.app[keys.CLOCK]())
     if outcome is CancelOutcome.MISSING:
         raise ApiError(404, "challenge_not_found", "no such challenge")
     if outcome is CancelOutcome.CONFLICT:

@@ -8,7 +8,6 @@ import uuid
 import structlog
 from aiohttp import web
 
-from common.clock import now_ms
 from common.messages import InboundSms
 from common.phones import read_delivered_number
 from common.web import ApiError, service_unavailable
@@ -46,7 +45,7 @@ async def receive_sms(request: web.Request) -> web.StreamResponse:
     if batch.skipped:
         WEBHOOKS_REFUSED.labels(provider=name, status="skipped_entry").inc(batch.skipped)
         log.warning("webhook_entries_skipped", skipped=batch.skipped, accepted=len(batch.messages))
-    messages = stamp(name, batch, request.app[keys.SETTINGS].default_region)
+    messages = stamp(name, batch, request.app[keys.SETTINGS].default_region, request.app[keys.CLOCK]())
     # A sender that is no phone number (an alphanumeric id) can never verify: accepted, dropped.
     batch, messages = keep(name, batch, messages, [sms.sender_e164 is not None for sms in messages], "bad_sender")
     admission = await admit(request, name, messages)
@@ -59,9 +58,8 @@ async def receive_sms(request: web.Request) -> web.StreamResponse:
     return provider.accepted(batch)
 
 
-def stamp(provider: str, batch: Batch, region: str) -> list[InboundSms]:
+def stamp(provider: str, batch: Batch, region: str, accepted_at: int) -> list[InboundSms]:
     """The batch as queue messages: ids, the acceptance instant, and both numbers read once."""
-    accepted_at = now_ms()
     return [
         InboundSms(
             message_id=uuid.uuid4().hex,

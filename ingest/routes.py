@@ -2,9 +2,16 @@
 
 from aiohttp import web
 
+from common.version import VERSION
+from common.web import json_response
 from ingest.challenges import cancel_challenge, create_challenge, get_challenge
 from ingest.inbound import receive_sms
+from ingest.openapi import build_openapi
 from ingest.tenant import get_tenant
+
+
+async def openapi(_: web.Request) -> web.Response:
+    return json_response(build_openapi(VERSION))
 
 
 def setup_routes(app: web.Application) -> None:
@@ -13,3 +20,4 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_delete("/v1/challenges/{challenge_id}", cancel_challenge)
     app.router.add_get("/v1/tenant", get_tenant, allow_head=False)
     app.router.add_route("*", "/v1/inbound/{provider}", receive_sms)
+    app.router.add_get("/openapi.json", openapi)

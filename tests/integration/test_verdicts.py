@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
+from common.clock import now_ms
+from common.settings import Settings
+from ingest.app import create_app as create_ingest
 from tests.integration.conftest import ACME_KEY, OTHER_PHONE, Pipeline, bearer, next_frame
 
 
@@ -143,11 +147,15 @@ async def test_two_pending_challenges_for_one_phone_do_not_charge_each_other(pip
     assert (await pipeline.get(second["id"]))["attempts"] == 0
 
 
-async def test_expiry_is_announced_within_five_seconds_and_late_sms_verify_nothing(pipeline: Pipeline):
+async def test_expiry_is_announced_within_five_seconds_and_late_sms_verify_nothing(
+    pipeline: Pipeline, aiohttp_client: Any, settings: Settings
+):
+    # A tenant API whose clock is 28 s behind creates a 30 s challenge (the shortest) that ends in 2 s.
+    behind = Pipeline(await aiohttp_client(create_ingest(settings, clock=lambda: now_ms() - 28_000)), pipeline.notifier)
     ws = await pipeline.ready_socket()
-    challenge = await pipeline.create(ttl_seconds=30)
-    expires_at = time.time() + 30
-    event = await next_frame(ws, within=40)
+    challenge = await behind.create(ttl_seconds=30)
+    expires_at = time.time() + 2
+    event = await next_frame(ws, within=12)
     announced_at = time.time()
     assert (event["type"], event["status"]) == ("challenge.expired", "expired")
     assert announced_at - expires_at < 5.0
