@@ -11,25 +11,28 @@ from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue, Abstr
 from aiormq.exceptions import AMQPConnectionError, ChannelPreconditionFailed
 from pamqp.common import FieldTable
 
+from common.backoff import Backoff
 from common.names import SMS_ROUTING_KEY, Names
 
 log = structlog.get_logger(__name__)
 
 
-async def connect_amqp(url: str, *, name: str, attempts: int = 10, delay_s: float = 1.0) -> AbstractRobustConnection:
+async def connect_amqp(url: str, *, name: str, attempts: int = 10) -> AbstractRobustConnection:
     """A robust connection (it reconnects on its own once up) named for the broker's UI.
 
     The first connection is retried a bounded number of times, so a process started together
     with its broker waits for it instead of failing.
     """
+    backoff = Backoff(first_s=0.5, max_s=4.0)
     for attempt in range(1, attempts + 1):
         try:
             return await aio_pika.connect_robust(url, client_properties={"connection_name": name})
         except (AMQPConnectionError, OSError) as exc:
-            log.warning("rabbitmq_unreachable", attempt=attempt, of=attempts, error=str(exc))
             if attempt == attempts:
                 raise
-            await asyncio.sleep(delay_s)
+            delay = backoff.next_delay()
+            log.warning("rabbitmq_unreachable", attempt=attempt, of=attempts, error=str(exc), retry_in_s=delay)
+            await asyncio.sleep(delay)
     raise AssertionError("unreachable")
 
 

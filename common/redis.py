@@ -12,6 +12,7 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from common.backoff import Backoff
 from common.keyring import Keyring
 from common.names import Names
 from common.settings import Settings
@@ -31,7 +32,7 @@ def text(value: object) -> str:
     raise TypeError(f"expected a Redis string reply, got {type(value).__name__}")
 
 
-async def connect_redis(url: str, *, attempts: int = 10, delay_s: float = 0.5) -> Redis:
+async def connect_redis(url: str, *, attempts: int = 10) -> Redis:
     """A client that replaces dead pooled connections on its own.
 
     After a Redis restart every pooled connection is dead; without an explicit retry policy
@@ -45,15 +46,17 @@ async def connect_redis(url: str, *, attempts: int = 10, delay_s: float = 0.5) -
         retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
     )
+    backoff = Backoff(first_s=0.2, max_s=2.0)
     for attempt in range(1, attempts + 1):
         try:
             await client.ping()
         except TRANSIENT_ERRORS as exc:
-            log.warning("redis_unreachable", attempt=attempt, of=attempts, error=str(exc))
             if attempt == attempts:
                 await client.aclose()
                 raise
-            await asyncio.sleep(delay_s)
+            delay = backoff.next_delay()
+            log.warning("redis_unreachable", attempt=attempt, of=attempts, error=str(exc), retry_in_s=delay)
+            await asyncio.sleep(delay)
         else:
             info = await client.info("server")
             log.info("redis_connected", version=info.get("redis_version"))

@@ -19,6 +19,7 @@ import structlog
 from aio_pika.abc import AbstractIncomingMessage
 
 from common import messages
+from common.backoff import Backoff
 from common.messages import InboundSms
 from common.redis import TRANSIENT_ERRORS
 from matcher.assembly import PartAssembler
@@ -36,15 +37,15 @@ class SmsConsumer:
 
     async def _judge_until_done(self, sms: InboundSms) -> Judgement | None:
         """Judge, waiting out a Redis outage: the atomic step makes a retry after a failure safe."""
-        backoff = 0.1
+        backoff = Backoff(first_s=0.1, max_s=self._max_backoff_s)
         while True:
             try:
                 return await self._judge_whole(sms)
             except TRANSIENT_ERRORS as exc:
                 SMS_PROCESSED.labels(outcome="redis_unavailable").inc()
-                log.warning("sms_waiting_for_redis", error=type(exc).__name__, retry_in_s=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, self._max_backoff_s)
+                delay = backoff.next_delay()
+                log.warning("sms_waiting_for_redis", error=type(exc).__name__, retry_in_s=delay)
+                await asyncio.sleep(delay)
 
     async def _judge_whole(self, sms: InboundSms) -> Judgement | None:
         """Judge the SMS, or keep it as one part of a longer one (None until that one is whole)."""

@@ -10,6 +10,7 @@ import asyncio
 
 import structlog
 
+from common.backoff import Backoff
 from common.clock import now_ms
 from common.redis import TRANSIENT_ERRORS
 from common.store import ChallengeStore
@@ -34,12 +35,16 @@ class Sweeper:
         self._interval_s = interval_s
 
     async def run(self) -> None:
+        backoff = Backoff(first_s=self._interval_s, max_s=max(self._interval_s, 5.0))
         while True:
             try:
                 swept = await self.sweep_once()
             except TRANSIENT_ERRORS as exc:
-                log.warning("sweep_failed", error=type(exc).__name__)
-                swept = 0
+                delay = backoff.next_delay()
+                log.warning("sweep_failed", error=type(exc).__name__, retry_in_s=delay)
+                await asyncio.sleep(delay)
+                continue
+            backoff.reset()
             if swept < BATCH:
                 await asyncio.sleep(self._interval_s)
 

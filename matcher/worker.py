@@ -8,7 +8,7 @@ returned to the queue unacked), then close in reverse order of opening.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import time
 from collections.abc import Awaitable
 
 import structlog
@@ -92,20 +92,30 @@ class Worker:
         if self._stopped:
             return
         self._stopped = True
+        began = time.monotonic()
         if self._queue is not None and self._consumer_tag is not None:
             await _bounded(self._queue.cancel(self._consumer_tag))
+        in_flight = len(self._in_flight)
+        unfinished: set[asyncio.Task[object]] = set()
         if self._in_flight:
-            _, pending = await asyncio.wait(set(self._in_flight), timeout=self.settings.shutdown_grace_s)
-            for task in pending:
-                task.cancel()
+            _, unfinished = await asyncio.wait(set(self._in_flight), timeout=self.settings.shutdown_grace_s)
         if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            unfinished.add(self._sweeper)
+        for task in unfinished:
+            task.cancel()
+        if unfinished:
+            # Their messages go back to the queue unacknowledged when the channel closes.
+            await _bounded(asyncio.gather(*unfinished, return_exceptions=True))
         if self._channel is not None:
             await _bounded(self._channel.close())
         if self.connection is not None:
             await _bounded(self.connection.close())
         if self.redis is not None:
             await _bounded(self.redis.aclose())
-        log.info("matcher_stopped")
+        log.info(
+            "matcher_stopped",
+            in_flight=in_flight,
+            finished=in_flight - len(unfinished - {self._sweeper}),
+            returned_to_queue=len(unfinished - {self._sweeper}),
+            took_s=round(time.monotonic() - began, 3),
+        )
