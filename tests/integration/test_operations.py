@@ -10,6 +10,7 @@ from typing import Any
 import structlog
 from aiohttp import WSMsgType
 from aiohttp.test_utils import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
 from common.names import Names
@@ -26,6 +27,16 @@ from tests.integration.conftest import (
 from tests.support.processes import run_revotp
 
 
+async def scraped(client: TestClient, name: str, labels: dict[str, str]) -> float:
+    """One sample of ``/metrics`` as Prometheus would read it (0 when absent)."""
+    text = await (await client.get("/metrics")).text()
+    for family in text_string_to_metric_families(text):
+        for metric in family.samples:
+            if metric.name == name and metric.labels == labels:
+                return float(metric.value)
+    return 0.0
+
+
 async def test_every_process_reports_ready_and_serves_metrics(pipeline: Pipeline):
     for client, checks in ((pipeline.ingest, {"redis", "rabbitmq"}), (pipeline.notifier, {"redis"})):
         health = await client.get("/healthz")
@@ -35,13 +46,17 @@ async def test_every_process_reports_ready_and_serves_metrics(pipeline: Pipeline
         assert ready.status == 200
         assert body["status"] == "ready"
         assert set(body["checks"]) == checks
+    counters = {
+        "revotp_ingest_challenges_created_total": {},
+        "revotp_ingest_sms_accepted_total": {"provider": "generic"},
+        "revotp_matcher_verdicts_total": {"status": "verified"},
+    }
+    before = {name: await scraped(pipeline.ingest, name, labels) for name, labels in counters.items()}
     challenge = await pipeline.create()
     await pipeline.sms(challenge["code"])
     await pipeline.wait_status(challenge["id"], "verified")
-    metrics = await (await pipeline.ingest.get("/metrics")).text()
-    assert "revotp_ingest_challenges_created_total" in metrics
-    assert 'revotp_ingest_sms_accepted_total{provider="generic"}' in metrics
-    assert 'revotp_matcher_verdicts_total{status="verified"}' in metrics
+    after = {name: await scraped(pipeline.ingest, name, labels) for name, labels in counters.items()}
+    assert {name: after[name] - before[name] for name in counters} == dict.fromkeys(counters, 1.0)
 
 
 async def test_tenant_create_prints_a_key_that_works(ingest: TestClient, namespace: str):

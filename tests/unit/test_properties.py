@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
 from aiohttp.test_utils import make_mocked_request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from common import messages
-from common.codes import MAX_LENGTH, MIN_LENGTH, Alphabet, generate_code
+from common.codes import MAX_LENGTH, MIN_LENGTH, Alphabet, generate_code, is_candidate, spec
 from common.phones import read_delivered_number, to_e164
 from common.settings import from_env
 from common.web import ApiError
@@ -20,6 +18,7 @@ from matcher.matching import MAX_CANDIDATES, candidates, candidates_by_spec
 
 PROVIDERS = build_providers(from_env({"REVOTP_INSECURE_NO_SIGNATURES": "1"}))
 CONTENT_TYPES = ["application/json", "application/x-www-form-urlencoded", "text/plain"]
+LENGTHS = range(MIN_LENGTH, MAX_LENGTH + 1)
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -56,10 +55,14 @@ def test_a_code_in_ordinary_words_is_always_found(alphabet, length, before, afte
 @FAST
 @given(st.text(max_size=2000))
 def test_candidates_by_spec_never_fails(text):
-    for spec, found in candidates_by_spec(text).items():
-        alphabet, _, length = spec.partition(":")
-        assert all(len(code) == int(length) for code in found)
-        assert Alphabet(alphabet)
+    shapes = {spec(alphabet, length): (alphabet, length) for alphabet in Alphabet for length in LENGTHS}
+    for name, found in candidates_by_spec(text).items():
+        alphabet, length = shapes[name]
+        assert 0 < len(found) <= MAX_CANDIDATES
+        for code in found:
+            assert len(code) == length
+            assert set(code) <= set(alphabet.symbols)
+            assert is_candidate(code, alphabet)
 
 
 @FAST
@@ -72,15 +75,21 @@ def test_phone_reading_never_fails(raw, region):
 @FAST
 @given(st.binary(max_size=600))
 def test_a_queue_message_is_an_inbound_sms_or_a_poison_message(body):
-    with contextlib.suppress(messages.MessageDecodeError):
-        messages.decode(body)
+    try:
+        sms = messages.decode(body)
+    except messages.MessageDecodeError:
+        return
+    assert isinstance(sms, messages.InboundSms)
+    assert sms.schema_version == messages.SCHEMA_VERSION
 
 
 @FAST
-@given(st.dictionaries(st.text(max_size=10), st.text(max_size=20), max_size=8))
+@given(st.dictionaries(st.text(st.characters(exclude_characters="&="), max_size=10), st.text(max_size=20), max_size=8))
 def test_vonage_signature_base_takes_any_parameters(params):
-    base = signature_base(params)
-    assert base.count("&") >= len([key for key in params if key != "sig"])
+    # Every parameter but sig, sorted, as key=value: "&" and "=" in a value cannot forge another.
+    pairs = [part.split("=") for part in signature_base(params).split("&")[1:]]
+    assert [key for key, _ in pairs] == sorted(key for key in params if key != "sig")
+    assert all(len(value) == len(params[key]) for key, value in pairs)
 
 
 @pytest.mark.parametrize("name", sorted(PROVIDERS))
