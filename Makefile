@@ -27,8 +27,8 @@ demo: install services  ## the whole pipeline in one process, with a demo tenant
 run: install services  ## the whole pipeline in one process, configured by REVOTP_* only
 	$(BIN)/revotp all
 
-test: install services lint  ## lint, types, and every test (unit + integration)
-	$(BIN)/pytest
+test: install services lint  ## lint, types, and every test (unit + integration), in parallel processes
+	$(BIN)/pytest -n auto --dist worksteal
 
 unit: install  ## only the tests that need no services
 	$(BIN)/pytest -m "not services"

@@ -1,0 +1,13 @@
+"""Suite-wide settings: how many parallel workers ``pytest -n auto`` starts."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """Most tests wait on brokers, sockets and subprocesses rather than on the CPU, so one worker
+    more than there are cores, and at least three, keeps the cores busy."""
+    return max(3, (os.cpu_count() or 1) + 1)
