@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 
 from common.events import Entry, decode_entries
 from common.names import Names
+from common.redis import text
 from tests.chaos.deployment import Deployment, next_json, wait_for
 from tests.integration.conftest import ACME_KEY, GLOBEX_KEY
 from tests.support.brokers import OwnRabbitMQ, OwnRedis
@@ -197,7 +198,7 @@ async def test_the_ledger_balances_after_chaos(
     async def state(challenge_id: str) -> tuple[str, int]:
         tenant, _ = ledger.challenges[challenge_id]
         status, attempts = await redis.hmget(names.challenge(tenant, challenge_id), "status", "attempts")
-        return status.decode(), int(attempts)
+        return text(status), int(text(attempts))
 
     async def settled() -> bool:
         for challenge_id, (_, kind) in ledger.challenges.items():
@@ -239,7 +240,7 @@ async def test_the_ledger_balances_after_chaos(
         )
 
     events: dict[str, list[Entry]] = {}
-    terminal = Counter()
+    terminal: Counter[str] = Counter()
     for tenant in TENANTS:
         events[tenant] = decode_entries(await redis.xrange(names.events(tenant)))
         for _, event in events[tenant]:

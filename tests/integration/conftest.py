@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 import aio_pika
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
@@ -28,6 +29,9 @@ from ingest.providers.twilio import compute_signature
 from matcher.worker import Worker
 from notifier.app import create_app as create_notifier
 from tests.integration.provider_requests import PUBLIC_URL, SECRETS, ProviderRequest
+
+# An aiohttp test client of one of our apps.
+AppClient = TestClient[web.Request, web.Application]
 
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -105,13 +109,15 @@ async def cleanup(namespace: str, redis: Redis, amqp: aio_pika.abc.AbstractRobus
 
 
 @pytest.fixture
-async def ingest(aiohttp_client: Any, settings: Settings, cleanup: None) -> TestClient:
-    return await aiohttp_client(create_ingest(settings))
+async def ingest(aiohttp_client: Any, settings: Settings, cleanup: None) -> AppClient:
+    client: AppClient = await aiohttp_client(create_ingest(settings))
+    return client
 
 
 @pytest.fixture
-async def notifier(aiohttp_client: Any, settings: Settings, cleanup: None) -> TestClient:
-    return await aiohttp_client(create_notifier(settings))
+async def notifier(aiohttp_client: Any, settings: Settings, cleanup: None) -> AppClient:
+    client: AppClient = await aiohttp_client(create_notifier(settings))
+    return client
 
 
 @pytest.fixture
@@ -125,7 +131,7 @@ async def matcher(settings: Settings, cleanup: None) -> AsyncIterator[Worker]:
 class Pipeline:
     """Drives a running deployment the way a tenant and a provider would."""
 
-    def __init__(self, ingest: TestClient, notifier: TestClient) -> None:
+    def __init__(self, ingest: AppClient, notifier: AppClient) -> None:
         self.ingest = ingest
         self.notifier = notifier
 
@@ -169,7 +175,7 @@ class Pipeline:
 
 
 @pytest.fixture
-async def pipeline(ingest: TestClient, notifier: TestClient, matcher: Worker) -> Pipeline:
+async def pipeline(ingest: AppClient, notifier: AppClient, matcher: Worker) -> Pipeline:
     return Pipeline(ingest, notifier)
 
 
@@ -197,7 +203,7 @@ async def deploy(
 
 
 @pytest.fixture
-async def pipeline_without_matcher(ingest: TestClient, notifier: TestClient) -> Pipeline:
+async def pipeline_without_matcher(ingest: AppClient, notifier: AppClient) -> Pipeline:
     """For tests that run their matchers as separate processes."""
     return Pipeline(ingest, notifier)
 
@@ -211,7 +217,7 @@ async def next_frame(ws: Any, within: float = EVENT_TIMEOUT_S) -> dict[str, Any]
 
 
 async def post_generic(
-    client: TestClient,
+    client: AppClient,
     payload: Any,
     *,
     secret: str = GENERIC_SECRET,
@@ -229,7 +235,7 @@ async def post_generic(
 
 
 async def post_twilio(
-    client: TestClient, params: dict[str, str], *, token: str = TWILIO_TOKEN, path: str = "/v1/inbound/twilio"
+    client: AppClient, params: dict[str, str], *, token: str = TWILIO_TOKEN, path: str = "/v1/inbound/twilio"
 ) -> Any:
     """Post form parameters signed exactly as Twilio signs them, over the public URL."""
     signature = compute_signature(token, PUBLIC_URL + path, params.items())
@@ -237,7 +243,7 @@ async def post_twilio(
     return await client.post(path, data=urlencode(params), headers=headers)
 
 
-async def send(client: TestClient, request: ProviderRequest) -> Any:
+async def send(client: AppClient, request: ProviderRequest) -> Any:
     """Send a provider's request as it would arrive."""
     return await client.request(request.method, request.path, headers=request.headers, data=request.body or None)
 

@@ -8,12 +8,12 @@ import uuid
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from tests.integration.conftest import (
     ACME_KEY,
     PHONE,
     VIRTUAL_NUMBER,
+    AppClient,
     bearer,
     post_generic,
     post_twilio,
@@ -33,7 +33,7 @@ async def _error(response: Any, status: int, code: str | None = None) -> None:
         assert body["error"]["code"] == code
 
 
-async def _signed_raw(ingest: TestClient, body: bytes, content_type: str = "application/json") -> Any:
+async def _signed_raw(ingest: AppClient, body: bytes, content_type: str = "application/json") -> Any:
     from ingest.providers.generic import sign
     from tests.integration.conftest import GENERIC_SECRET
 
@@ -46,7 +46,7 @@ async def _signed_raw(ingest: TestClient, body: bytes, content_type: str = "appl
     return await ingest.post("/v1/inbound/generic", data=body, headers=headers)
 
 
-async def test_refused_webhooks_enqueue_nothing_and_an_accepted_one_does(ingest: TestClient, amqp: Any, namespace: str):
+async def test_refused_webhooks_enqueue_nothing_and_an_accepted_one_does(ingest: AppClient, amqp: Any, namespace: str):
     await _error(await post_generic(ingest, MESSAGE, secret="not-the-secret"), 401, "invalid_signature")
     await _error(await post_generic(ingest, MESSAGE, timestamp=int(time.time()) - 301), 401, "invalid_signature")
     await _error(await post_generic(ingest, MESSAGE, timestamp=int(time.time()) + 301), 401, "invalid_signature")
@@ -114,12 +114,12 @@ async def test_refused_webhooks_enqueue_nothing_and_an_accepted_one_does(ingest:
         ([PHONE], 400, "invalid_body"),
     ],
 )
-async def test_create_refuses_invalid_requests(ingest: TestClient, body: Any, status: int, code: str):
+async def test_create_refuses_invalid_requests(ingest: AppClient, body: Any, status: int, code: str):
     response = await ingest.post("/v1/challenges", json=body, headers=bearer(ACME_KEY))
     await _error(response, status, code)
 
 
-async def test_create_refuses_bad_envelopes(ingest: TestClient):
+async def test_create_refuses_bad_envelopes(ingest: AppClient):
     path = "/v1/challenges"
     await _error(await ingest.post(path, json={"phone": PHONE}), 401, "missing_credentials")
     await _error(await ingest.post(path, json={"phone": PHONE}, headers=bearer("nope")), 401, "invalid_credentials")
@@ -141,7 +141,7 @@ async def test_create_refuses_bad_envelopes(ingest: TestClient):
     await _error(await ingest.get("/nowhere"), 404)
 
 
-async def test_a_national_number_is_read_with_its_region(ingest: TestClient):
+async def test_a_national_number_is_read_with_its_region(ingest: AppClient):
     response = await ingest.post(
         "/v1/challenges", json={"phone": "06 12 34 56 78", "region": "fr"}, headers=bearer(ACME_KEY)
     )
@@ -149,7 +149,7 @@ async def test_a_national_number_is_read_with_its_region(ingest: TestClient):
     assert (await response.json())["phone"] == PHONE
 
 
-async def test_an_sms_the_broker_cannot_route_is_answered_503(ingest: TestClient, amqp: Any, namespace: str):
+async def test_an_sms_the_broker_cannot_route_is_answered_503(ingest: AppClient, amqp: Any, namespace: str):
     from common.names import Names
 
     channel = await amqp.channel()
@@ -160,7 +160,7 @@ async def test_an_sms_the_broker_cannot_route_is_answered_503(ingest: TestClient
     assert response.headers["Retry-After"]
 
 
-async def test_idempotent_create_returns_the_first_response(ingest: TestClient):
+async def test_idempotent_create_returns_the_first_response(ingest: AppClient):
     headers = {**bearer(ACME_KEY), "Idempotency-Key": "order-42-try"}
     first = await ingest.post("/v1/challenges", json={"phone": PHONE}, headers=headers)
     again = await ingest.post("/v1/challenges", json={"phone": PHONE}, headers=headers)
@@ -178,7 +178,7 @@ async def test_idempotent_create_returns_the_first_response(ingest: TestClient):
     assert (await globex.json())["id"] != (await first.json())["id"]
 
 
-async def test_openapi_describes_every_route(ingest: TestClient):
+async def test_openapi_describes_every_route(ingest: AppClient):
     response = await ingest.get("/openapi.json")
     assert response.status == 200
     document = await response.json()

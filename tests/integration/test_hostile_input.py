@@ -12,7 +12,6 @@ from typing import Any
 import aiohttp
 import pytest
 import structlog
-from aiohttp.test_utils import TestClient
 
 from common.runtime import start_app
 from common.settings import Settings
@@ -22,6 +21,7 @@ from tests.integration.conftest import (
     ACME_KEY,
     GENERIC_SECRET,
     PHONE,
+    AppClient,
     Pipeline,
     bearer,
     next_frame,
@@ -39,14 +39,14 @@ async def _json_error(response: Any, status: int) -> dict[str, Any]:
     return dict(body["error"])
 
 
-async def _signed(ingest: TestClient, body: bytes, *, timestamp: str | None = None) -> Any:
+async def _signed(ingest: AppClient, body: bytes, *, timestamp: str | None = None) -> Any:
     stamp = timestamp or str(int(time.time()))
     signature = sign(GENERIC_SECRET, int(stamp), body) if timestamp is None else "v1=00"
     headers = {"Content-Type": "application/json", "X-Revotp-Timestamp": stamp, "X-Revotp-Signature": signature}
     return await ingest.post("/v1/inbound/generic", data=body, headers=headers)
 
 
-async def test_a_huge_timestamp_is_a_401_not_an_overflow(ingest: TestClient):
+async def test_a_huge_timestamp_is_a_401_not_an_overflow(ingest: AppClient):
     error = await _json_error(await _signed(ingest, b"{}", timestamp="9" * 401), 401)
     assert "timestamp" in error["message"]
 
@@ -60,7 +60,7 @@ async def test_a_huge_timestamp_is_a_401_not_an_overflow(ingest: TestClient):
     ],
     ids=["invalid utf-8", "deep array", "deep value"],
 )
-async def test_signed_json_that_cannot_be_decoded_is_a_400(ingest: TestClient, amqp: Any, namespace: str, body: bytes):
+async def test_signed_json_that_cannot_be_decoded_is_a_400(ingest: AppClient, amqp: Any, namespace: str, body: bytes):
     await _json_error(await _signed(ingest, body), 400)
     assert await queued_messages(amqp, namespace) == 0
 
@@ -70,7 +70,7 @@ async def test_signed_json_that_cannot_be_decoded_is_a_400(ingest: TestClient, a
     [b'{"phone": "+336\xff12345678"}', b'{"phone": "+33612345678", "context": "\xc3"}', b'{"phone": ' + b"[" * 3000],
     ids=["phone", "context", "deep"],
 )
-async def test_a_create_body_that_cannot_be_decoded_is_a_400(ingest: TestClient, body: bytes):
+async def test_a_create_body_that_cannot_be_decoded_is_a_400(ingest: AppClient, body: bytes):
     headers = {**bearer(ACME_KEY), "Content-Type": "application/json"}
     await _json_error(await ingest.post("/v1/challenges", data=body, headers=headers), 400)
 

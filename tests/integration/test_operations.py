@@ -9,7 +9,6 @@ from typing import Any
 
 import structlog
 from aiohttp import WSMsgType
-from aiohttp.test_utils import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 
@@ -19,6 +18,7 @@ from notifier.app import create_app as create_notifier
 from tests.integration.conftest import (
     GENERIC_SECRET,
     PHONE,
+    AppClient,
     Pipeline,
     bearer,
     deployment_env,
@@ -27,7 +27,7 @@ from tests.integration.conftest import (
 from tests.support.processes import run_revotp
 
 
-async def scraped(client: TestClient, name: str, labels: dict[str, str]) -> float:
+async def scraped(client: AppClient, name: str, labels: dict[str, str]) -> float:
     """One sample of ``/metrics`` as Prometheus would read it (0 when absent)."""
     text = await (await client.get("/metrics")).text()
     for family in text_string_to_metric_families(text):
@@ -59,7 +59,7 @@ async def test_every_process_reports_ready_and_serves_metrics(pipeline: Pipeline
     assert {name: after[name] - before[name] for name in counters} == dict.fromkeys(counters, 1.0)
 
 
-async def test_tenant_create_prints_a_key_that_works(ingest: TestClient, namespace: str):
+async def test_tenant_create_prints_a_key_that_works(ingest: AppClient, namespace: str):
     env = {**os.environ, **deployment_env(namespace)}
     code, stdout, _ = await run_revotp(env, "tenant", "create", "initech")
     assert code == 0

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
+
+from aiohttp import ClientWebSocketResponse
 
 from tests.integration.conftest import (
     PHONE,
@@ -13,7 +16,7 @@ from tests.integration.conftest import (
 )
 
 
-async def _challenge_socket(pipeline: Pipeline, challenge: dict) -> object:
+async def _challenge_socket(pipeline: Pipeline, challenge: dict[str, Any]) -> ClientWebSocketResponse:
     ws = await pipeline.notifier.ws_connect(f"/v1/challenges/{challenge['id']}/events?token={challenge['watch_token']}")
     first = await next_frame(ws)
     assert first["type"] == "challenge.status"

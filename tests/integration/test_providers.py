@@ -8,10 +8,9 @@ import uuid
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from tests.integration import provider_requests as requests
-from tests.integration.conftest import PHONE, Pipeline, next_frame, queued_messages, send
+from tests.integration.conftest import PHONE, AppClient, Pipeline, next_frame, queued_messages, send
 from tests.integration.provider_requests import CASES, ProviderCase, Sms
 
 BY_NAME = pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
@@ -38,7 +37,7 @@ async def test_a_realistic_request_verifies_a_challenge(pipeline: Pipeline, case
 
 @BY_NAME
 async def test_a_tampered_request_is_refused_and_nothing_queued(
-    ingest: TestClient, amqp: Any, namespace: str, case: ProviderCase
+    ingest: AppClient, amqp: Any, namespace: str, case: ProviderCase
 ):
     sms = Sms(PHONE, "+15550100000", "Code 123456", uuid.uuid4().hex)
     response = await send(ingest, case.tamper(case.build(sms)))
@@ -52,7 +51,7 @@ async def test_a_tampered_request_is_refused_and_nothing_queued(
 
 @BY_NAME
 async def test_a_malformed_request_is_refused_and_nothing_queued(
-    ingest: TestClient, amqp: Any, namespace: str, case: ProviderCase
+    ingest: AppClient, amqp: Any, namespace: str, case: ProviderCase
 ):
     response = await send(ingest, case.malformed())
     assert response.status == 400, await response.text()
@@ -93,7 +92,7 @@ async def test_vonage_get_json_and_messages_api_variants_verify(pipeline: Pipeli
         assert (event["challenge_id"], event["type"]) == (challenge["id"], "challenge.verified"), variant
 
 
-async def test_vonage_messages_api_refuses_a_jwt_of_another_body(ingest: TestClient):
+async def test_vonage_messages_api_refuses_a_jwt_of_another_body(ingest: AppClient):
     good = requests.vonage_messages(Sms(PHONE, "+15550100000", "Code 123456", "m-1"))
     other = requests.vonage_messages(Sms(PHONE, "+15550100000", "Code 654321", "m-1"))
     swapped = requests.ProviderRequest("POST", good.path, other.headers, good.body)
@@ -116,13 +115,13 @@ async def test_twilio_get_verifies(pipeline: Pipeline):
     assert (await next_frame(ws))["type"] == "challenge.verified"
 
 
-async def test_a_method_the_provider_does_not_use_is_refused(ingest: TestClient):
+async def test_a_method_the_provider_does_not_use_is_refused(ingest: AppClient):
     response = await ingest.get("/v1/inbound/telnyx")
     assert response.status == 405
     assert response.headers["Allow"] == "POST"
 
 
-async def test_the_public_url_not_the_host_header_is_what_twilio_signed(ingest: TestClient):
+async def test_the_public_url_not_the_host_header_is_what_twilio_signed(ingest: AppClient):
     request = requests.twilio(Sms(PHONE, "+15550100000", "Code 123456", "SM1"))
     forged_host = {**request.headers, "Host": "attacker.example", "X-Forwarded-Host": "attacker.example"}
     response = await ingest.post(request.path, data=request.body, headers=forged_host)

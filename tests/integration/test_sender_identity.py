@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from common.events import decode_entries
 from common.names import Names
 from tests.integration.conftest import ACME_KEY, GLOBEX_KEY, OTHER_PHONE, PHONE, next_frame, post_generic, send
 from tests.integration.provider_requests import CASES, ProviderCase, Sms
@@ -53,7 +54,7 @@ async def test_an_alphanumeric_sender_never_verifies_nor_costs_an_attempt(
     assert (await send(pipeline.ingest, case.build(genuine))).status == case.status
     event = await next_frame(ws)
     assert (event["type"], event["challenge_id"], event["attempts"]) == ("challenge.verified", challenge["id"], 1)
-    assert len(await redis.xrange(Names(namespace).events("acme"))) == 2
+    assert len(decode_entries(await redis.xrange(Names(namespace).events("acme")))) == 2
 
 
 async def test_an_alphanumeric_sender_is_counted_and_spends_no_rate_allowance(deploy: Any):
@@ -88,7 +89,7 @@ async def test_an_sms_that_verifies_at_one_tenant_leaves_no_trace_at_another(dep
     await pipeline.sms("000001" if challenge["code"] != "000001" else "000002")
     event = await next_frame(globex_ws)
     assert (event["challenge_id"], event["type"], event["attempts"]) == (watcher["id"], "challenge.failed", 1)
-    assert len(await redis.xrange(Names(namespace).events("globex"))) == 2
+    assert len(decode_entries(await redis.xrange(Names(namespace).events("globex")))) == 2
 
 
 async def test_a_redelivered_sms_that_verified_at_one_tenant_still_costs_another_nothing(
