@@ -49,11 +49,12 @@ DAY_MS = 86_400_000
 
 @dataclass(frozen=True)
 class Create:
+    beside: int | None  # or: at the tenant, sender, number and shape of this created challenge
     tenant: str
     phone: str
     number: str
     shape: tuple[Alphabet, int]
-    code: str
+    code_index: int  # which code of its shape's pool
     max_attempts: int
     ttl_ms: int
 
@@ -112,20 +113,19 @@ _provider = st.sampled_from(["generic", "generic", "twilio"])
 _message_id = st.sampled_from(MESSAGE_IDS)
 _shape = st.sampled_from([*SHAPES, (Alphabet.NUMERIC, 4)])
 _all_codes = [code for codes in SHAPES.values() for code in codes]
-_texts = st.lists(st.sampled_from([*_all_codes, *NOISE, TARGET_CODE, TARGET_CODE, OTHER_CODE]), max_size=4).flatmap(
-    lambda words: st.sampled_from([" ", "-", ". "]).map(lambda sep: sep.join(words))
-)
-_creates = _shape.flatmap(
-    lambda shape: st.builds(
-        Create,
-        tenant=_tenant,
-        phone=_phone,
-        number=_number,
-        shape=st.just(shape),
-        code=st.sampled_from(SHAPES[shape]),
-        max_attempts=st.integers(1, 3),
-        ttl_ms=st.sampled_from([1_000, 5_000, 60_000]),
-    )
+_texts = st.lists(
+    st.sampled_from([*_all_codes, *NOISE, TARGET_CODE, TARGET_CODE, OTHER_CODE, OTHER_CODE]), max_size=4
+).flatmap(lambda words: st.sampled_from([" ", "-", ". "]).map(lambda sep: sep.join(words)))
+_creates = st.builds(
+    Create,
+    beside=st.one_of(st.none(), st.integers(0, 20)),
+    tenant=_tenant,
+    phone=_phone,
+    number=_number,
+    shape=_shape,
+    code_index=st.integers(0, 1),
+    max_attempts=st.integers(1, 3),
+    ttl_ms=st.sampled_from([1_000, 5_000, 60_000]),
 )
 _sms = st.builds(
     Sms,
@@ -212,7 +212,12 @@ class Run:
                 self.now += ms
 
     async def _create(self, op: Create) -> None:
+        if op.beside is not None and self.created:
+            near = self.created[op.beside % len(self.created)]
+            shape = (near.alphabet, near.code_length)
+            op = replace(op, tenant=near.tenant_id, phone=near.phone, number=near.virtual_number, shape=shape)
         alphabet, length = op.shape
+        code = SHAPES[op.shape][op.code_index]
         challenge = Challenge(
             id=f"ch{len(self.created):03d}",
             tenant_id=op.tenant,
@@ -227,15 +232,15 @@ class Run:
             expires_at=self.now + op.ttl_ms,
         )
         self.created.append(challenge)
-        self.codes[challenge.id] = op.code
-        await self.store.create(challenge, KEYRING.code_hash(op.tenant, op.phone, op.code))
+        self.codes[challenge.id] = code
+        await self.store.create(challenge, KEYRING.code_hash(op.tenant, op.phone, code))
         self.rules.create(
             ModelChallenge(
                 id=challenge.id,
                 tenant_id=op.tenant,
                 phone=op.phone,
                 virtual_number=op.number,
-                code=op.code,
+                code=code,
                 spec=spec(alphabet, length),
                 max_attempts=op.max_attempts,
                 expires_at=challenge.expires_at,
@@ -247,14 +252,22 @@ class Run:
         if op.target is not None and self.created:
             target = self.created[op.target % len(self.created)]
             op = replace(op, tenant=target.tenant_id, phone=target.phone, number=target.virtual_number)
-            others = [
-                self.codes[other.id]
-                for other in self.created
-                if other.id != target.id
-                and (other.tenant_id, other.phone, other.virtual_number) == (op.tenant, op.phone, op.number)
-            ]
+            # Preferably one still waiting, of the target's shape: its code is then no wrong guess.
+            others = sorted(
+                (
+                    self.rules.challenges[(other.tenant_id, other.id)]
+                    for other in self.created
+                    if other.id != target.id
+                    and (other.tenant_id, other.phone, other.virtual_number) == (op.tenant, op.phone, op.number)
+                ),
+                key=lambda other: (
+                    other.status is Status.PENDING,
+                    other.spec == spec(target.alphabet, target.code_length),
+                ),
+            )
+            others_codes = [other.code for other in others]
             text = op.text.replace(TARGET_CODE, self.codes[target.id])
-            op = replace(op, text=text.replace(OTHER_CODE, others[-1] if others else "0000"))
+            op = replace(op, text=text.replace(OTHER_CODE, others_codes[-1] if others_codes else "0000"))
             if op.at_deadline is not None:
                 accepted_at = target.expires_at + op.at_deadline
                 self.now = max(self.now, accepted_at)
@@ -311,7 +324,7 @@ async def run_program(program: list[Operation]) -> None:
 
 
 @settings(
-    max_examples=300,
+    max_examples=600,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],  # "explain" re-runs under a tracer: minutes
