@@ -26,6 +26,15 @@ async def serve(settings: Settings, stop: asyncio.Event, serve_metrics: bool = T
         await runner.cleanup()
 
 
+async def burst(settings: Settings) -> int:
+    """Judge what the queue holds now, then stop (``revotp matcher --burst``); returns how many SMS."""
+    worker = Worker(settings, sweep=False)
+    try:
+        return await worker.run_burst()
+    finally:
+        await worker.stop()
+
+
 def create_health_app(worker: Worker, *, serve_metrics: bool = True) -> web.Application:
     app = web.Application(middlewares=middlewares())
 

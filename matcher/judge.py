@@ -16,7 +16,7 @@ import enum
 import msgspec
 import structlog
 
-from common.clock import now_ms
+from common.clock import Clock, now_ms
 from common.keyring import Keyring
 from common.messages import InboundSms
 from common.settings import Settings
@@ -41,11 +41,20 @@ class Judgement(msgspec.Struct, frozen=True):
 
 
 class Judge:
-    def __init__(self, store: ChallengeStore, tenants: TenantRegistry, keyring: Keyring, settings: Settings) -> None:
+    def __init__(
+        self,
+        store: ChallengeStore,
+        tenants: TenantRegistry,
+        keyring: Keyring,
+        settings: Settings,
+        *,
+        clock: Clock = now_ms,
+    ) -> None:
         self._store = store
         self._tenants = tenants
         self._keyring = keyring
         self._virtual_numbers = frozenset(settings.virtual_numbers)
+        self._clock = clock
 
     async def _is_ours(self, recipient: str) -> bool:
         """The shared pool, or a number the operator gave a tenant (only its challenges use it)."""
@@ -77,7 +86,7 @@ class Judge:
                 phone=sender,
                 virtual_number=recipient,
                 accepted_at_ms=sms.accepted_at_ms,
-                now_ms=now_ms(),
+                now_ms=self._clock(),
                 candidate_hashes=hashes,
                 mode=mode,
             )

@@ -3,6 +3,9 @@
 Lifecycle as saq's worker: start → consume → on stop, cancel the consumer first so no new
 deliveries arrive, let in-flight messages finish within the grace period (the rest are
 returned to the queue unacked), then close in reverse order of opening.
+
+``run_burst`` is arq's burst mode: take what is queued now, one message at a time through the
+same handler, and return when the queue is empty (tests, and draining a backlog by hand).
 """
 
 from __future__ import annotations
@@ -47,10 +50,46 @@ class Worker:
         self._queue: AbstractQueue | None = None
         self._consumer_tag: str | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._opened: tuple[AbstractQueue, SmsConsumer, Sweeper] | None = None
         self._in_flight: set[asyncio.Task[object]] = set()
         self._stopped = False
 
     async def start(self) -> None:
+        """Open Redis and RabbitMQ, then consume and sweep until ``stop``."""
+        queue, consumer, sweeper = await self._open()
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            task = asyncio.current_task()
+            if task is not None:
+                self._in_flight.add(task)
+            try:
+                await consumer.handle(message)
+            finally:
+                if task is not None:
+                    self._in_flight.discard(task)
+
+        self._consumer_tag = await queue.consume(on_message)
+        if self._sweep:
+            self._sweeper = asyncio.create_task(sweeper.run(), name="sweeper")
+        log.info("matcher_started", queue=queue.name, prefetch=self.settings.prefetch)
+
+    async def run_burst(self) -> int:
+        """Handle every message queued now, then return how many there were; ``stop`` still closes."""
+        queue, consumer, _ = await self._open()
+        handled = 0
+        while (message := await queue.get(no_ack=False, fail=False)) is not None:
+            await consumer.handle(message)
+            handled += 1
+        log.info("matcher_burst_done", handled=handled)
+        return handled
+
+    async def _open(self) -> tuple[AbstractQueue, SmsConsumer, Sweeper]:
+        """Connect once; later calls (another burst) reuse what the first opened."""
+        if self._opened is None:
+            self._opened = await self._connect()
+        return self._opened
+
+    async def _connect(self) -> tuple[AbstractQueue, SmsConsumer, Sweeper]:
         settings = self.settings
         resources = await RedisResources.open(settings)
         self.redis = resources.redis
@@ -64,25 +103,10 @@ class Worker:
         assembler = PartAssembler(
             resources.redis, names, resources.keyring, timeout_ms=int(settings.parts_timeout_s * 1000)
         )
-        consumer = SmsConsumer(judge, assembler)
-
-        async def on_message(message: AbstractIncomingMessage) -> None:
-            task = asyncio.current_task()
-            if task is not None:
-                self._in_flight.add(task)
-            try:
-                await consumer.handle(message)
-            finally:
-                if task is not None:
-                    self._in_flight.discard(task)
-
-        self._consumer_tag = await self._queue.consume(on_message)
-        if self._sweep:
-            sweeper = Sweeper(
-                store, assembler, judge, grace_ms=settings.expiry_grace_ms, interval_s=settings.sweep_interval_s
-            )
-            self._sweeper = asyncio.create_task(sweeper.run(), name="sweeper")
-        log.info("matcher_started", queue=names.inbound_queue, prefetch=settings.prefetch)
+        sweeper = Sweeper(
+            store, assembler, judge, grace_ms=settings.expiry_grace_ms, interval_s=settings.sweep_interval_s
+        )
+        return self._queue, SmsConsumer(judge, assembler), sweeper
 
     async def stop(self) -> None:
         """Stop consuming, let in-flight SMS finish (the rest go back unacked), close everything.

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import json
 import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any, cast
@@ -40,7 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="revotp", description="Reverse-OTP verification pipeline.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("ingest", help="tenant API and provider webhooks")
-    commands.add_parser("matcher", help="one matcher worker (run several to scale)")
+    matcher = commands.add_parser("matcher", help="one matcher worker (run several to scale)")
+    matcher.add_argument(
+        "--burst", action="store_true", help="judge what is queued now, print how many, and exit (no health port)"
+    )
     commands.add_parser("notifier", help="websocket event streams")
     commands.add_parser("all", help="the three services in one process (dev, demo)")
     commands.add_parser("demo", help="`all` with a demo tenant and webhook secret, and how to try it")
@@ -71,7 +75,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     checks = [check for _, check in loaded if check is not None]
     settings = load_settings(checks, demo.settings if args.command == "demo" else None)
     revotp_logging.configure(json=settings.log_json, level=settings.log_level)
-    if loaded:
+    if args.command == "matcher" and args.burst:
+        from matcher.app import burst
+
+        print(json.dumps({"handled": run_tool(burst(settings))}))
+    elif loaded:
         if args.command == "demo":
             demo.print_instructions(settings)
         run(serve_until_signalled(settings, [serve for serve, _ in loaded]))

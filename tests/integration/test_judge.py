@@ -1,0 +1,145 @@
+"""The judge and the store on a real Redis alone: no HTTP, no AMQP.
+
+What one SMS does across tenants (matcher/judge.py): the tenants it is judged against are fixed
+at its first judgement, an SMS that verifies at one tenant is invisible to the others, and an
+SMS that verifies nowhere is applied to every waiting tenant.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from common.challenges import Challenge, Status
+from common.clock import now_ms
+from common.codes import Alphabet, generate_code
+from common.events import decode_entries
+from common.messages import InboundSms
+from common.resources import RedisResources
+from common.settings import Settings
+from matcher.judge import Judge, Outcome
+from tests.integration.conftest import OTHER_PHONE, PHONE, VIRTUAL_NUMBER
+
+
+@dataclass(frozen=True)
+class Opened:
+    challenge: Challenge
+    code: str
+
+
+class Bench:
+    """Opens challenges straight in the store and hands SMS straight to a judge."""
+
+    def __init__(self, resources: RedisResources, settings: Settings) -> None:
+        self.resources = resources
+        self.judge = Judge(resources.store, resources.tenants, resources.keyring, settings)
+
+    async def open(self, tenant_id: str, phone: str = PHONE, max_attempts: int = 3) -> Opened:
+        now = now_ms()
+        challenge = Challenge(
+            id=uuid.uuid4().hex,
+            tenant_id=tenant_id,
+            phone=phone,
+            virtual_number=VIRTUAL_NUMBER,
+            status=Status.PENDING,
+            attempts=0,
+            max_attempts=max_attempts,
+            code_length=6,
+            alphabet=Alphabet.NUMERIC,
+            created_at=now,
+            expires_at=now + 120_000,
+        )
+        code = generate_code(6, Alphabet.NUMERIC)
+        await self.resources.store.create(challenge, self.resources.keyring.code_hash(tenant_id, phone, code))
+        return Opened(challenge, code)
+
+    async def state(self, opened: Opened) -> tuple[Status, int]:
+        challenge = await self.resources.store.get(opened.challenge.tenant_id, opened.challenge.id)
+        assert challenge is not None
+        return challenge.status, challenge.attempts
+
+    async def events(self, tenant_id: str) -> list[str]:
+        entries = decode_entries(await self.resources.redis.xrange(self.resources.names.events(tenant_id)))
+        return [f"{event.type} {event.challenge_id}" for _, event in entries]
+
+
+def sms(text: str, *, sender: str | None = PHONE, recipient: str | None = VIRTUAL_NUMBER, pid: str = "") -> InboundSms:
+    return InboundSms(
+        message_id=uuid.uuid4().hex,
+        provider="generic",
+        provider_message_id=pid or uuid.uuid4().hex,
+        sender=sender or "BANK",
+        recipient=recipient or "12",
+        sender_e164=sender,
+        recipient_e164=recipient,
+        text=text,
+        accepted_at_ms=now_ms(),
+    )
+
+
+@pytest.fixture
+async def bench(settings: Settings, cleanup: None) -> AsyncIterator[Bench]:
+    resources = await RedisResources.open(settings)
+    yield Bench(resources, settings)
+    await resources.close()
+
+
+async def test_an_sms_that_verifies_at_one_tenant_is_invisible_to_another(bench: Bench):
+    acme, globex = await bench.open("acme"), await bench.open("globex", max_attempts=1)
+    judgement = await bench.judge.judge(sms(f"code {acme.code}"))
+    assert judgement.outcome is Outcome.APPLIED
+    assert [(v.challenge_id, v.status) for v in judgement.verdicts] == [(acme.challenge.id, Status.VERIFIED)]
+    assert await bench.state(acme) == (Status.VERIFIED, 1)
+    assert await bench.state(globex) == (Status.PENDING, 0)
+    assert await bench.events("globex") == []
+
+
+async def test_an_sms_that_verifies_nowhere_costs_every_waiting_tenant_an_attempt(bench: Bench):
+    acme, globex = await bench.open("acme"), await bench.open("globex")
+    wrong = next(code for code in ("111111", "222222", "333333") if code not in (acme.code, globex.code))
+    judgement = await bench.judge.judge(sms(wrong))
+    assert judgement.outcome is Outcome.APPLIED
+    assert {v.status for v in judgement.verdicts} == {Status.PENDING}
+    assert await bench.state(acme) == (Status.PENDING, 1)
+    assert await bench.state(globex) == (Status.PENDING, 1)
+    assert await bench.events("acme") == [f"challenge.attempt_failed {acme.challenge.id}"]
+    assert await bench.events("globex") == [f"challenge.attempt_failed {globex.challenge.id}"]
+
+
+async def test_a_redelivery_meets_the_tenants_of_its_first_judgement_and_changes_nothing(bench: Bench):
+    acme = await bench.open("acme")
+    first = sms("no code here", pid="p-1")
+    assert (await bench.judge.judge(first)).outcome is Outcome.APPLIED
+    later = await bench.open("globex")  # opened after the SMS was first judged
+    again = await bench.judge.judge(first)
+    assert again.outcome is Outcome.DUPLICATE
+    assert await bench.state(acme) == (Status.PENDING, 1)
+    assert await bench.state(later) == (Status.PENDING, 0)
+
+
+async def test_an_sms_nobody_waits_for_is_remembered_as_judged(bench: Bench):
+    early = sms("hello", pid="p-2")
+    assert (await bench.judge.judge(early)).outcome is Outcome.NO_CHALLENGE
+    opened = await bench.open("acme")
+    # A provider's retry after a challenge was opened is the same SMS, not a new attempt.
+    assert (await bench.judge.judge(early)).outcome is Outcome.NO_CHALLENGE
+    assert await bench.state(opened) == (Status.PENDING, 0)
+
+
+@pytest.mark.parametrize(
+    ("message", "outcome"),
+    [
+        (sms("123456", recipient="+15559999999"), Outcome.UNKNOWN_NUMBER),
+        (sms("123456", recipient=None), Outcome.UNKNOWN_NUMBER),
+        (sms("123456", sender=None), Outcome.BAD_SENDER),
+        (sms("123456", sender=OTHER_PHONE), Outcome.NO_CHALLENGE),
+    ],
+)
+async def test_an_sms_that_concerns_no_challenge_changes_nothing(bench: Bench, message: InboundSms, outcome: Outcome):
+    opened = await bench.open("acme")
+    assert (await bench.judge.judge(message)).outcome is outcome
+    assert await bench.state(opened) == (Status.PENDING, 0)
+    assert await bench.events("acme") == []
