@@ -13,6 +13,8 @@ from aiohttp.typedefs import Handler, Middleware
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from common.errors import Conflict, InvalidInput, MalformedInput, Refusal
+
 log = structlog.get_logger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
@@ -85,11 +87,13 @@ async def body_limit(request: web.Request, handler: Handler) -> web.StreamRespon
 
 @web.middleware
 async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every error leaves as the JSON envelope of API.md §2; nothing escapes as a bare 500."""
+    """Every error leaves as the JSON error envelope; nothing escapes as a bare 500."""
     try:
         return await handler(request)
     except ApiError as exc:
         return exc.response()
+    except Refusal as exc:
+        return error_response(status_of(exc), exc.code, exc.message)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -106,6 +110,17 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
     except Exception:
         log.exception("request_failed", path=request.path)
         return error_response(500, "internal_error", "an unexpected error occurred")
+
+
+# The HTTP status of each kind of refusal the core raises.
+_STATUS_OF_REFUSAL: dict[type[Refusal], int] = {MalformedInput: 400, Conflict: 409, InvalidInput: 422}
+
+
+def status_of(refusal: Refusal) -> int:
+    for kind in type(refusal).__mro__:
+        if kind in _STATUS_OF_REFUSAL:
+            return _STATUS_OF_REFUSAL[kind]
+    return 400
 
 
 def middlewares() -> list[Middleware]:

@@ -13,9 +13,9 @@ from collections.abc import Awaitable, Callable
 import msgspec
 from redis.asyncio import Redis
 
+from common.errors import Conflict, InvalidInput, MalformedInput
 from common.keyring import Keyring
 from common.names import Names
-from common.web import ApiError
 
 MAX_KEY_LENGTH = 255
 # How long a first request may hold its key before a retry may take over.
@@ -38,7 +38,7 @@ class IdempotencyCache:
     ) -> tuple[bytes, bool]:
         """``create()``'s response, or the stored one; the flag says whether it was replayed."""
         if not key or len(key) > MAX_KEY_LENGTH:
-            raise ApiError(400, "invalid_idempotency_key", f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters")
+            raise MalformedInput("invalid_idempotency_key", f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters")
         redis_key = self._names.idempotency(tenant_id, key)
         fingerprint = hashlib.sha256(body).hexdigest()
         claim = msgspec.msgpack.encode(_Record(fingerprint))
@@ -56,10 +56,10 @@ class IdempotencyCache:
 
     def _replay(self, raw: bytes | None, fingerprint: str, redis_key: str) -> bytes:
         if raw is None:
-            raise ApiError(409, "idempotency_in_progress", "a request with this Idempotency-Key just ended; retry")
+            raise Conflict("idempotency_in_progress", "a request with this Idempotency-Key just ended; retry")
         record = msgspec.msgpack.decode(raw, type=_Record)
         if record.fingerprint != fingerprint:
-            raise ApiError(422, "idempotency_key_reused", "this Idempotency-Key was used with another request body")
+            raise InvalidInput("idempotency_key_reused", "this Idempotency-Key was used with another request body")
         if record.sealed is None:
-            raise ApiError(409, "idempotency_in_progress", "a request with this Idempotency-Key is still running")
+            raise Conflict("idempotency_in_progress", "a request with this Idempotency-Key is still running")
         return self._keyring.unseal(record.sealed, redis_key)

@@ -10,7 +10,7 @@ import msgspec
 from common.challenges import Challenge, Status
 from common.clock import iso_ms
 from common.codes import MAX_LENGTH, MIN_LENGTH, Alphabet
-from common.web import ApiError
+from common.errors import InvalidInput
 
 # field: (lowest, highest) accepted value
 LIMITS = {
@@ -43,15 +43,15 @@ class CreateChallenge(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
         for field, (low, high) in LIMITS.items():
             value = getattr(self, field)
             if not low <= value <= high:
-                raise ApiError(422, f"invalid_{field}", f"{field} must be between {low} and {high}")
+                raise InvalidInput(f"invalid_{field}", f"{field} must be between {low} and {high}")
         if self.alphabet not in Alphabet.__members__.values():
-            raise ApiError(422, "invalid_alphabet", "alphabet must be 'numeric' or 'alphanumeric'")
+            raise InvalidInput("invalid_alphabet", "alphabet must be 'numeric' or 'alphanumeric'")
         if self.region is not None and not (len(self.region) == 2 and self.region.isalpha()):
-            raise ApiError(422, "invalid_region", "region must be a two-letter ISO 3166 code")
+            raise InvalidInput("invalid_region", "region must be a two-letter ISO 3166 code")
         if self.context is not None and len(self.context) > MAX_CONTEXT:
-            raise ApiError(422, "invalid_context", f"context must be at most {MAX_CONTEXT} characters")
+            raise InvalidInput("invalid_context", f"context must be at most {MAX_CONTEXT} characters")
         if self.external_id is not None and len(self.external_id) > MAX_EXTERNAL_ID:
-            raise ApiError(422, "invalid_external_id", f"external_id must be at most {MAX_EXTERNAL_ID} characters")
+            raise InvalidInput("invalid_external_id", f"external_id must be at most {MAX_EXTERNAL_ID} characters")
 
 
 class ChallengeView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):

@@ -12,7 +12,7 @@ import re
 
 import msgspec
 
-from common.web import ApiError
+from common.errors import MalformedInput
 
 ORIGIN = "0-0"  # "I have no cursor yet": the whole retained log, with no gap to report
 _CURSOR = re.compile(r"^(\d{1,20})-(\d{1,20})$")
@@ -41,7 +41,7 @@ def parse(cursor: str) -> Cursor:
     """``<ms>-<seq>`` as numbers; a 400 for anything else (also past 64 bits)."""
     match = _CURSOR.fullmatch(cursor)
     if match is None or max(int(match[1]), int(match[2])) > _MAX_PART:
-        raise ApiError(400, "invalid_cursor", "after must be a cursor received in an event, or 0-0 for the whole log")
+        raise MalformedInput("invalid_cursor", "after must be a cursor received in an event, or 0-0 for the whole log")
     return int(match[1]), int(match[2])
 
 
@@ -49,8 +49,7 @@ def resume_gap(after: str, bounds: LogBounds) -> bool:
     """Whether resuming after ``after`` misses events retention removed; 400 for a future cursor."""
     cursor = parse(after)
     if cursor > bounds.last_generated:
-        raise ApiError(
-            400,
+        raise MalformedInput(
             "cursor_in_the_future",
             "after is later than the newest event of this log; resume with a cursor you received, or 0-0",
         )
