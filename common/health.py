@@ -1,4 +1,4 @@
-"""``/healthz``, ``/readyz`` and ``/metrics`` for every process (API.md §6)."""
+"""``/healthz``, ``/readyz`` and ``/metrics`` for every process (docs/api.md, Health and metrics)."""
 
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ class Limit(msgspec.Struct, frozen=True):
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
-    """Every knob of every service; all optional, loopback defaults (API.md §1)."""
+    """Every knob of every service; all optional, loopback defaults (README, Configuration)."""
 
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     redis_url: str = "redis://127.0.0.1:6379/0"

@@ -1,4 +1,4 @@
-"""Handlers of the tenant API: create, read and cancel challenges (API.md §3)."""
+"""Handlers of the tenant API: create, read and cancel challenges (docs/api.md, Tenant API)."""
 
 from __future__ import annotations
 

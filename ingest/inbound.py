@@ -1,4 +1,4 @@
-"""The provider webhook handler: authenticate, parse, publish with confirm, answer (API.md §4)."""
+"""The provider webhook handler: authenticate, parse, publish with confirm, answer (docs/api.md, Webhooks)."""
 
 from __future__ import annotations
 

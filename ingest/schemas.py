@@ -1,4 +1,4 @@
-"""The tenant API's request and response bodies (API.md §3); also the source of the OpenAPI schemas."""
+"""The tenant API's request and response bodies (docs/api.md, Tenant API); also the source of the OpenAPI schemas."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``GET /v1/tenant``: the calling tenant's own settings (API.md §3)."""
+"""``GET /v1/tenant``: the calling tenant's own settings (docs/api.md, Tenant API)."""
 
 from __future__ import annotations
 

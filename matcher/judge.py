@@ -1,8 +1,8 @@
 """One SMS → its verdicts: check the numbers ingest read, find the tenants, apply the atomic step per tenant.
 
-Each tenant's challenges are judged on their own (API.md §7.2 to 7.6 applied per tenant): another
+Each tenant's challenges are judged on their own (the README's matching rules 2 to 6, applied per tenant): another
 tenant's codes never change what an SMS does to this tenant's challenges. And a tenant learns
-nothing of an SMS meant for another (§7.8): when several tenants wait for the same sender on
+nothing of an SMS meant for another (rule 8): when several tenants wait for the same sender on
 the same number, the SMS first goes to each in ``VERIFYING`` mode, which commits only where it
 verifies a challenge. If it verified one anywhere, the others are left untouched; if it verified
 none, it is applied to each in full. Each tenant's seen marker remembers whether its application
@@ -61,7 +61,7 @@ class Judge:
         return recipient in self._virtual_numbers or await self._tenants.number_owner(recipient) is not None
 
     async def judge(self, sms: InboundSms) -> Judgement:
-        # ingest read both numbers when it accepted the SMS (API.md §7.1).
+        # ingest read both numbers when it accepted the SMS (matching rule 1).
         recipient, sender = sms.recipient_e164, sms.sender_e164
         if recipient is None or not await self._is_ours(recipient):
             return Judgement(Outcome.UNKNOWN_NUMBER)

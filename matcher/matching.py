@@ -1,4 +1,4 @@
-"""The matching rules of API.md §7.3 as pure functions: SMS text → candidate codes.
+"""Matching rule 3 of the README as pure functions: SMS text → candidate codes.
 
 A candidate is a word of exactly the code's length written only in the code's alphabet, or
 consecutive such words joined by single spaces, hyphens or dots (``483 920``, ``483-920``).

@@ -1,4 +1,4 @@
-"""The JSON frames of the event sockets (API.md §5), rendered from the event log and the store."""
+"""The JSON frames of the event sockets (docs/api.md, Event streams), rendered from the event log and the store."""
 
 from __future__ import annotations
 

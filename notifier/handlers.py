@@ -1,4 +1,4 @@
-"""The two websocket routes of API.md §5: a tenant's stream and one challenge's stream."""
+"""The two websocket routes of docs/api.md, Event streams: a tenant's stream and one challenge's stream."""
 
 from __future__ import annotations
 

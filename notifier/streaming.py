@@ -1,4 +1,4 @@
-"""Sending a subscription's events to one socket, and ending it the way API.md §5 asks."""
+"""Sending a subscription's events to one socket, and ending it the way docs/api.md, Event streams, says."""
 
 from __future__ import annotations
 

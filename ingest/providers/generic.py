@@ -1,4 +1,4 @@
-"""revotp's own webhook format (API.md §4.1): JSON, HMAC-SHA256 over ``timestamp.body``."""
+"""revotp's own webhook format (docs/api.md, Webhooks): JSON, HMAC-SHA256 over ``timestamp.body``."""
 
 from __future__ import annotations
 

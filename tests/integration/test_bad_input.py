@@ -1,4 +1,4 @@
-"""Refused requests get the precise status of API.md §2, a JSON error, and enqueue nothing."""
+"""Refused requests get the precise status docs/api.md, Errors, gives them, a JSON error, and enqueue nothing."""
 
 from __future__ import annotations
 

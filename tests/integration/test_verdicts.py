@@ -1,4 +1,4 @@
-"""API.md §7 through the real pipeline: who may verify, what attempts cost, what happens once."""
+"""The README's matching rules through the real pipeline: who may verify, what attempts cost, what happens once."""
 
 from __future__ import annotations
 

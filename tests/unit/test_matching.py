@@ -1,4 +1,4 @@
-"""API.md §7.3: which candidates a text carries, for each code shape."""
+"""Matching rule 3 (README): which candidates a text carries, for each code shape."""
 
 import pytest
 
