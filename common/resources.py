@@ -9,6 +9,7 @@ import structlog
 from aiohttp import web
 from redis.asyncio import Redis
 
+from common.closing import bounded
 from common.keyring import Keyring
 from common.names import Names
 from common.redis import connect_redis, load_keyring
@@ -55,4 +56,4 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         log.info("tenant_bootstrapped", tenant_id=tenant_id)
     app[RESOURCES] = resources
     yield
-    await resources.close()
+    await bounded(resources.close(), "close_redis")

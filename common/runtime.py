@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Sequence
 from typing import Any
 
@@ -93,7 +94,9 @@ async def serve_app(app: web.Application, host: str, port: int, stop: asyncio.Ev
     try:
         await stop.wait()
     finally:
+        began = time.monotonic()
         await runner.cleanup()
+        log.info("server_stopped", port=port, took_s=round(time.monotonic() - began, 3))
 
 
 async def start_app(app: web.Application, host: str, port: int) -> web.AppRunner:

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from common.amqp import connect_amqp, declare_topology
 from common.clock import Clock, now_ms
+from common.closing import bounded
 from common.health import ReadinessCheck, add_health_routes
 from common.names import Names
 from common.resources import redis_ctx
@@ -47,7 +48,7 @@ async def amqp_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.AMQP] = connection
     app[keys.PUBLISHER] = Publisher(topology.exchange, timeout_s=settings.publish_timeout_s)
     yield
-    await connection.close()
+    await bounded(connection.close(), "close_rabbitmq")
 
 
 async def providers_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -56,8 +57,8 @@ async def providers_ctx(app: web.Application) -> AsyncIterator[None]:
     for provider in app[keys.PROVIDERS].values():
         provider.attach(resources.redis, resources.names)
     yield
-    for provider in app[keys.PROVIDERS].values():
-        await provider.close()
+    for name, provider in app[keys.PROVIDERS].items():
+        await bounded(provider.close(), f"close_provider_{name}")
 
 
 def check_configuration(settings: Settings) -> None:

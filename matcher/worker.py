@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable
 
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 from redis.asyncio import Redis
 
 from common.amqp import connect_amqp, declare_topology
+from common.closing import bounded
 from common.resources import RedisResources
 from common.settings import Settings
 from matcher.assembly import PartAssembler
@@ -27,17 +27,6 @@ from matcher.judge import Judge
 from matcher.sweeper import Sweeper
 
 log = structlog.get_logger(__name__)
-
-# How long one closing step may take before the stop moves on without it.
-CLOSE_STEP_TIMEOUT_S = 5.0
-
-
-async def _bounded(step: Awaitable[object]) -> None:
-    try:
-        async with asyncio.timeout(CLOSE_STEP_TIMEOUT_S):
-            await step
-    except Exception as exc:  # noqa: BLE001 - a dead broker or Redis must not stop the stop
-        log.warning("close_step_failed", error=type(exc).__name__)
 
 
 class Worker:
@@ -118,7 +107,7 @@ class Worker:
         self._stopped = True
         began = time.monotonic()
         if self._queue is not None and self._consumer_tag is not None:
-            await _bounded(self._queue.cancel(self._consumer_tag))
+            await bounded(self._queue.cancel(self._consumer_tag), "cancel_consumer")
         in_flight = len(self._in_flight)
         unfinished: set[asyncio.Task[object]] = set()
         if self._in_flight:
@@ -129,13 +118,13 @@ class Worker:
             task.cancel()
         if unfinished:
             # Their messages go back to the queue unacknowledged when the channel closes.
-            await _bounded(asyncio.gather(*unfinished, return_exceptions=True))
+            await bounded(asyncio.gather(*unfinished, return_exceptions=True), "cancel_unfinished")
         if self._channel is not None:
-            await _bounded(self._channel.close())
+            await bounded(self._channel.close(), "close_channel")
         if self.connection is not None:
-            await _bounded(self.connection.close())
+            await bounded(self.connection.close(), "close_rabbitmq")
         if self.redis is not None:
-            await _bounded(self.redis.aclose())
+            await bounded(self.redis.aclose(), "close_redis")
         log.info(
             "matcher_stopped",
             in_flight=in_flight,

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import weakref
 
+import structlog
 from aiohttp import WSCloseCode, web
+
+from common.closing import bounded
+
+log = structlog.get_logger(__name__)
 
 
 class OpenSockets:
@@ -16,5 +22,7 @@ class OpenSockets:
 
     async def close_all(self) -> None:
         """Close with 1001 (going away): clients reconnect, to another process if need be."""
-        for ws in list(self._sockets):
-            await ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+        sockets = list(self._sockets)
+        closes = [ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down") for ws in sockets]
+        closed = await bounded(asyncio.gather(*closes, return_exceptions=True), "close_sockets")
+        log.info("sockets_closed", sockets=len(sockets), all_in_time=closed)
