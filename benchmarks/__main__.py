@@ -1,0 +1,75 @@
+"""``python -m benchmarks``: the raw broker limit, then revotp end to end, as ratios of it.
+
+Everything runs on this machine in one go, so each ratio compares figures measured together.
+``--append`` adds the table, with the date and the machine, to ``benchmarks/RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from benchmarks.pipeline import NUMBER_RATE_LIMIT, EndToEnd, end_to_end
+from benchmarks.raw import amqp_round_trip
+from tests.integration.conftest import AMQP_URL
+
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def _table(raw: float, runs: list[EndToEnd]) -> str:
+    rows = [
+        "| figure | value | ÷ raw broker |",
+        "|---|---|---|",
+        f"| raw: persistent publish with confirms → consume with acks, quorum queue, 2 processes | {raw:,.0f} msg/s | 1.00x |",
+    ]
+    for run in runs:
+        rows.append(
+            f"| revotp end to end, {run.matchers} matcher(s), {run.concurrency} concurrent webhooks, {run.sms:,} SMS "
+            f"| {run.verified_per_s:,.0f} verified/s | {run.verified_per_s / raw:.2f}x |"
+        )
+        rows.append(
+            f"| ↳ latency webhook → verdict at saturation, p50 / p99 | {run.p50_ms:.0f} / {run.p99_ms:.0f} ms | |"
+        )
+    rows.append(f"| challenge creation ({runs[0].matchers} matcher run) | {runs[0].creates_per_s:,.0f}/s | |")
+    return "\n".join(rows)
+
+
+async def main(args: argparse.Namespace) -> None:
+    print(f"per-number limit in force for the run: REVOTP_NUMBER_RATE_LIMIT={NUMBER_RATE_LIMIT}")
+    raw = await amqp_round_trip(AMQP_URL, args.sms)
+    print(f"raw broker: {raw:,.0f} msg/s")
+    runs = []
+    with tempfile.TemporaryDirectory(prefix="revotp-bench-") as logs:
+        for matchers in args.matchers:
+            run = await end_to_end(Path(logs), matchers=matchers, sms=args.sms, concurrency=args.concurrency)
+            print(f"end to end, {matchers} matcher(s): {run.verified_per_s:,.0f} verified/s")
+            runs.append(run)
+    table = _table(raw, runs)
+    print("\n" + table)
+    if args.append:
+        machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        with RESULTS.open("a") as results:
+            results.write(f"\n### {stamp} — {machine}{' — ' + args.label if args.label else ''}\n\n{table}\n")
+        print(f"\nappended to {RESULTS}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--sms", type=int, default=5000, help="SMS per end-to-end run and messages of the raw run")
+    parser.add_argument("--concurrency", type=int, default=128, help="webhooks in flight")
+    parser.add_argument(
+        "--matchers", type=lambda value: [int(n) for n in value.split(",")], default=[1, 2], help="e.g. 1,2"
+    )
+    parser.add_argument("--append", action="store_true", help="append the table to benchmarks/RESULTS.md")
+    parser.add_argument("--label", default="", help="a word for the appended heading (before, after, …)")
+    return parser
+
+
+if __name__ == "__main__":
+    asyncio.run(main(_parser().parse_args()))

@@ -1,0 +1,71 @@
+"""The raw limits of the parts revotp stands on, measured on this machine in the same run.
+
+``amqp_round_trip``: persistent messages published with publisher confirms by one process and
+consumed with one ack each by another, through a durable quorum queue like revotp's inbound
+queue. It is the per-message rate the broker allows, the yardstick of the end-to-end figure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+import uuid
+
+import aio_pika
+
+PUBLISH_CONCURRENCY = 128
+PREFETCH = 64
+
+
+async def _consume(url: str, queue_name: str, count: int, ready: multiprocessing.synchronize.Event) -> None:
+    connection = await aio_pika.connect_robust(url)
+    async with connection:
+        channel = await connection.channel()
+        await channel.set_qos(prefetch_count=PREFETCH)
+        queue = await channel.get_queue(queue_name)
+        done = asyncio.Event()
+        seen = 0
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            nonlocal seen
+            await message.ack()
+            seen += 1
+            if seen == count:
+                done.set()
+
+        await queue.consume(on_message)
+        ready.set()
+        await done.wait()
+
+
+def _consumer_process(url: str, queue_name: str, count: int, ready: multiprocessing.synchronize.Event) -> None:
+    asyncio.run(_consume(url, queue_name, count, ready))
+
+
+async def amqp_round_trip(url: str, count: int) -> float:
+    """Messages per second from the first publish to the last ack, two processes."""
+    queue_name = f"revotp-bench-raw-{uuid.uuid4().hex[:8]}"
+    connection = await aio_pika.connect_robust(url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        await channel.declare_queue(queue_name, durable=True, arguments={"x-queue-type": "quorum"})
+        context = multiprocessing.get_context("spawn")
+        ready = context.Event()
+        consumer = context.Process(target=_consumer_process, args=(url, queue_name, count, ready))
+        consumer.start()
+        await asyncio.get_running_loop().run_in_executor(None, ready.wait)
+        gate = asyncio.Semaphore(PUBLISH_CONCURRENCY)
+        body = b'{"provider": "generic", "text": "483920"}' * 4
+
+        async def publish(n: int) -> None:
+            async with gate:
+                message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, message_id=str(n))
+                await channel.default_exchange.publish(message, routing_key=queue_name)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(publish(n) for n in range(count)))
+        await asyncio.get_running_loop().run_in_executor(None, consumer.join)
+        elapsed = time.perf_counter() - started
+        await channel.queue_delete(queue_name)
+    return count / elapsed
