@@ -1,0 +1,29 @@
+"""The benchmark command still works end to end (a smoke run: how fast is the benchmark's own business)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+
+
+async def test_a_small_benchmark_run_prints_every_ratio():
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "benchmarks",
+        "--sms",
+        "60",
+        "--matchers",
+        "1",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, stderr.decode()[-2000:]
+    table = stdout.decode()
+    assert "REVOTP_NUMBER_RATE_LIMIT=" in table  # the limits in force are printed
+    ratios = [float(ratio) for ratio in re.findall(r"\| (\d+\.\d\d)x \|", table)]
+    assert len(ratios) == 2
+    assert ratios[0] == 1.0
+    assert ratios[1] > 0
