@@ -26,6 +26,7 @@ class EndToEnd:
     sms: int
     concurrency: int
     verified_per_s: float
+    accepted_per_s: float  # webhooks answered 2xx per second while sending
     creates_per_s: float
     p50_ms: float
     p99_ms: float
@@ -75,6 +76,7 @@ async def end_to_end(logs: Path, *, matchers: int, sms: int, concurrency: int) -
 
         started = time.perf_counter()
         await asyncio.gather(*(send(challenge) for challenge in challenges))
+        accepted_per_s = sms / (time.perf_counter() - started)
         await asyncio.wait_for(verdicts_done.wait(), 300)
         elapsed = time.perf_counter() - started
         await reader
@@ -85,6 +87,7 @@ async def end_to_end(logs: Path, *, matchers: int, sms: int, concurrency: int) -
             sms=sms,
             concurrency=concurrency,
             verified_per_s=sms / elapsed,
+            accepted_per_s=accepted_per_s,
             creates_per_s=creates_per_s,
             p50_ms=latencies[len(latencies) // 2] * 1000,
             p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
