@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
@@ -12,23 +13,14 @@ from common.names import Names
 from common.settings import Limit
 from ingest.ratelimit import Decision, SmsRateLimiter
 from tests.integration.conftest import PHONE
+from tests.support.brokers import OwnRedis
 
 
 async def test_a_released_admission_costs_nothing(redis: Redis, namespace: str, cleanup: None):
     # What ingest does when the broker did not confirm (503): the request is refused, so it
     # gives back what it counted, and the provider's retry is admitted as a first delivery.
     limiter = SmsRateLimiter(redis, Names(namespace), per_sender=Limit(1, 60), per_number=Limit(100, 60))
-    sms = InboundSms(
-        message_id="m",
-        provider="generic",
-        provider_message_id="p-1",
-        sender=PHONE,
-        recipient="+15550100000",
-        sender_e164=PHONE,
-        recipient_e164="+15550100000",
-        text="hi",
-        accepted_at_ms=now_ms(),
-    )
+    sms = _sms("p-1")
     for _ in range(3):
         admission = await limiter.admit([sms])
         assert admission.decisions == (Decision.COUNTED,)
@@ -37,6 +29,36 @@ async def test_a_released_admission_costs_nothing(redis: Redis, namespace: str, 
     assert (await limiter.admit([sms])).decisions == (Decision.SEEN,)
     other = InboundSms(**{**_fields(sms), "provider_message_id": "p-2"})
     assert (await limiter.admit([other])).decisions == (Decision.FLOOD,)
+
+
+async def test_admission_survives_a_redis_that_forgot_its_scripts(tmp_path: Path):
+    # A restarted Redis has an empty script cache; its own server, since SCRIPT FLUSH is global.
+    server = OwnRedis(tmp_path / "redis")
+    await server.start()
+    redis = Redis.from_url(server.url)
+    try:
+        limiter = SmsRateLimiter(redis, Names("flush"), per_sender=Limit(10, 60), per_number=Limit(100, 60))
+        first, second = (_sms(f"p-{n}") for n in (1, 2))
+        assert (await limiter.admit([first])).decisions == (Decision.COUNTED,)
+        await redis.script_flush()
+        assert (await limiter.admit([second, first])).decisions == (Decision.COUNTED, Decision.SEEN)
+    finally:
+        await redis.aclose()
+        await server.stop()
+
+
+def _sms(provider_message_id: str) -> InboundSms:
+    return InboundSms(
+        message_id="m",
+        provider="generic",
+        provider_message_id=provider_message_id,
+        sender=PHONE,
+        recipient="+15550100000",
+        sender_e164=PHONE,
+        recipient_e164="+15550100000",
+        text="hi",
+        accepted_at_ms=now_ms(),
+    )
 
 
 def _fields(sms: InboundSms) -> dict[str, Any]:
