@@ -32,8 +32,8 @@ from tests.integration.conftest import ACME_KEY, GLOBEX_KEY
 from tests.support.brokers import OwnRabbitMQ, OwnRedis
 from tests.support.queues import take_bodies
 
-CHALLENGES_PER_KIND = 100
-NOISE = 900
+CHALLENGES_PER_KIND = 75
+NOISE = 675
 MATCHERS = 3
 CONCURRENCY = 24
 RATE_PER_S = 70  # paced, so that both restarts fall in the middle of the stream

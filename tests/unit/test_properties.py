@@ -94,7 +94,7 @@ def test_vonage_signature_base_takes_any_parameters(params):
 
 @pytest.mark.parametrize("name", sorted(PROVIDERS))
 @settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 )
 @given(
     body=st.one_of(st.binary(max_size=800), st.text(max_size=400).map(str.encode)),
