@@ -65,7 +65,9 @@ async def main(args: argparse.Namespace) -> None:
     runs = []
     with tempfile.TemporaryDirectory(prefix="revotp-bench-") as logs:
         for matchers in args.matchers:
-            run = await end_to_end(Path(logs), matchers=matchers, sms=args.sms, concurrency=args.concurrency)
+            run = await end_to_end(
+                Path(logs), matchers=matchers, sms=args.sms, concurrency=args.concurrency, log_level=args.log_level
+            )
             print(f"end to end, {matchers} matcher(s): {run.verified_per_s:,.0f} verified/s")
             runs.append(run)
     table = _table(raw, runs)
@@ -85,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--matchers", type=lambda value: [int(n) for n in value.split(",")], default=[1, 2], help="e.g. 1,2"
     )
+    parser.add_argument("--log-level", default="info", help="REVOTP_LOG_LEVEL of the services (default: as shipped)")
     parser.add_argument("--append", action="store_true", help="append the table to benchmarks/RESULTS.md")
     parser.add_argument("--label", default="", help="a word for the appended heading (before, after, …)")
     return parser

@@ -32,14 +32,14 @@ class EndToEnd:
     p99_ms: float
 
 
-async def end_to_end(logs: Path, *, matchers: int, sms: int, concurrency: int) -> EndToEnd:
+async def end_to_end(logs: Path, *, matchers: int, sms: int, concurrency: int, log_level: str = "info") -> EndToEnd:
     """Verified SMS per second from the first webhook to the last verdict on the socket."""
     deployment = Deployment(
         f"revotp-bench-{uuid.uuid4().hex[:8]}",
         logs,
         REVOTP_NUMBER_RATE_LIMIT=NUMBER_RATE_LIMIT,
         REVOTP_FEED_BLOCK_MS="1000",
-        REVOTP_LOG_LEVEL="info",
+        REVOTP_LOG_LEVEL=log_level,
     )
     try:
         await deployment.start_ready("ingest", "notifier", *(f"matcher-{n}" for n in range(1, matchers + 1)))
