@@ -1,0 +1,61 @@
+"""Redis memory per pending challenge: what ``ChallengeStore.create`` leaves behind, per challenge.
+
+Challenges are written through the store itself (keys, route and pending sets, deadline index),
+for distinct phones, and ``used_memory`` is read before and after; the namespace is deleted at
+the end. Other writers on the same Redis add noise, so the count is large.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from redis.asyncio import Redis
+
+from common.challenges import Challenge, Status
+from common.clock import now_ms
+from common.codes import Alphabet
+from common.keyring import Keyring
+from common.names import Names
+from common.store import ChallengeStore
+
+CONCURRENCY = 64
+
+
+async def bytes_per_pending_challenge(url: str, count: int) -> float:
+    redis = Redis.from_url(url, max_connections=CONCURRENCY * 2)
+    namespace = f"revotp-bench-mem-{uuid.uuid4().hex[:8]}"
+    names = Names(namespace)
+    store = ChallengeStore(redis, names, event_retention_ms=86_400_000)
+    keyring = Keyring(b"benchmark-secret-key-0123456789")
+    gate = asyncio.Semaphore(CONCURRENCY)
+    now = now_ms()
+
+    async def create(n: int) -> None:
+        phone = f"+3361{n:07d}"
+        challenge = Challenge(
+            id=f"ch_{uuid.uuid4().hex[:26]}",
+            tenant_id="bench",
+            phone=phone,
+            virtual_number="+15550100000",
+            status=Status.PENDING,
+            attempts=0,
+            max_attempts=3,
+            code_length=6,
+            alphabet=Alphabet.NUMERIC,
+            created_at=now,
+            expires_at=now + 900_000,
+            external_id=f"order-{n}",
+        )
+        async with gate:
+            await store.create(challenge, keyring.code_hash("bench", phone, "483920"))
+
+    try:
+        before = int((await redis.info("memory"))["used_memory"])
+        await asyncio.gather(*(create(n) for n in range(count)))
+        after = int((await redis.info("memory"))["used_memory"])
+        return (after - before) / count
+    finally:
+        async for key in redis.scan_iter(match=f"{namespace}:*", count=1000):
+            await redis.delete(key)
+        await redis.aclose()
