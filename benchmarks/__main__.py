@@ -18,6 +18,7 @@ from pathlib import Path
 from benchmarks.memory import bytes_per_pending_challenge
 from benchmarks.pipeline import NUMBER_RATE_LIMIT, EndToEnd, end_to_end
 from benchmarks.raw import aiohttp_do_nothing, amqp_round_trip, redis_round_trips
+from benchmarks.sockets import IdleSockets, idle_sockets
 from tests.integration.conftest import AMQP_URL, REDIS_URL
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -30,7 +31,7 @@ class RawLimits:
     redis: float  # single-command round trips/s
 
 
-def _table(raw: RawLimits, runs: list[EndToEnd], memory: float) -> str:
+def _table(raw: RawLimits, runs: list[EndToEnd], memory: float, sockets: IdleSockets) -> str:
     rows = [
         "| figure | value | ratio |",
         "|---|---|---|",
@@ -53,6 +54,12 @@ def _table(raw: RawLimits, runs: list[EndToEnd], memory: float) -> str:
     creates = runs[0].creates_per_s
     rows.append(f"| challenge creation | {creates:,.0f}/s | {creates / raw.handler:.2f}x web |")
     rows.append(f"| Redis memory per pending challenge | {memory:,.0f} B | |")
+    rows.append(
+        f"| notifier memory per idle socket ({sockets.count:,} sockets) | {sockets.bytes_per_socket:,.0f} B | |"
+    )
+    rows.append(
+        f"| ↳ one event's fan-out to all of them, p50 / max | {sockets.fanout_p50_ms:.0f} / {sockets.fanout_max_ms:.0f} ms | |"
+    )
     return "\n".join(rows)
 
 
@@ -72,8 +79,9 @@ async def main(args: argparse.Namespace) -> None:
             )
             print(f"end to end, {matchers} matcher(s): {run.verified_per_s:,.0f} verified/s")
             runs.append(run)
+        sockets = await idle_sockets(Path(logs), args.sockets)
     memory = await bytes_per_pending_challenge(REDIS_URL, args.challenges)
-    table = _table(raw, runs, memory)
+    table = _table(raw, runs, memory, sockets)
     print("\n" + table)
     if args.append:
         machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
@@ -87,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--sms", type=int, default=5000, help="SMS per end-to-end run and messages of the raw run")
     parser.add_argument("--challenges", type=int, default=100_000, help="pending challenges for the memory measurement")
+    parser.add_argument("--sockets", type=int, default=10_000, help="idle tenant sockets for the notifier figures")
     parser.add_argument("--concurrency", type=int, default=128, help="webhooks in flight")
     parser.add_argument(
         "--matchers", type=lambda value: [int(n) for n in value.split(",")], default=[1, 2], help="e.g. 1,2"

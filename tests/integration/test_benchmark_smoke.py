@@ -18,6 +18,8 @@ async def test_a_small_benchmark_run_prints_every_ratio():
         "1",
         "--challenges",
         "200",
+        "--sockets",
+        "20",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
