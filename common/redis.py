@@ -6,7 +6,7 @@ import asyncio
 import secrets
 
 import structlog
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -32,20 +32,30 @@ def text(value: object) -> str:
     raise TypeError(f"expected a Redis string reply, got {type(value).__name__}")
 
 
-async def connect_redis(url: str, *, attempts: int = 10) -> Redis:
-    """A client that replaces dead pooled connections on its own.
+# How long a command waits for a free pooled connection before it counts as Redis unavailable.
+POOL_WAIT_S = 5.0
+
+
+async def connect_redis(url: str, *, attempts: int = 10, max_connections: int = 256) -> Redis:
+    """A client that replaces dead pooled connections on its own, and queues a burst.
 
     After a Redis restart every pooled connection is dead; without an explicit retry policy
     the first command on each fails. Retrying is safe here because every write revotp makes
     is idempotent: the atomic step dedupes by message id, terminal states never change again.
+    redis-py's own pool refuses a command beyond its size at once (``MaxConnectionsError``, a
+    503 to the client); this one makes it wait up to ``POOL_WAIT_S`` for a connection.
     """
-    client: Redis = Redis.from_url(
+    retry_on_error: list[type[Exception]] = [RedisConnectionError, RedisTimeoutError]
+    pool = BlockingConnectionPool.from_url(
         url,
+        max_connections=max_connections,
+        timeout=POOL_WAIT_S,
         health_check_interval=10,
         socket_timeout=10,
         retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        retry_on_error=retry_on_error,
     )
+    client = Redis.from_pool(pool)  # owns the pool: closing the client closes it
     backoff = Backoff(first_s=0.2, max_s=2.0)
     for attempt in range(1, attempts + 1):
         try:
