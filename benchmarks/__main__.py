@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.memory import bytes_per_pending_challenge
-from benchmarks.pipeline import NUMBER_RATE_LIMIT, EndToEnd, end_to_end
+from benchmarks.pipeline import NUMBER_RATE_LIMIT, EndToEnd, end_to_end, running
 from benchmarks.raw import aiohttp_do_nothing, amqp_round_trip, redis_round_trips
 from benchmarks.sockets import IdleSockets, idle_sockets
 from tests.integration.conftest import AMQP_URL, REDIS_URL
@@ -73,13 +73,13 @@ async def main(args: argparse.Namespace) -> None:
     print(f"raw: broker {raw.broker:,.0f} msg/s, web {raw.handler:,.0f} req/s, Redis {raw.redis:,.0f}/s")
     runs = []
     with tempfile.TemporaryDirectory(prefix="revotp-bench-") as logs:
-        for matchers in args.matchers:
-            run = await end_to_end(
-                Path(logs), matchers=matchers, sms=args.sms, concurrency=args.concurrency, log_level=args.log_level
-            )
-            print(f"end to end, {matchers} matcher(s): {run.verified_per_s:,.0f} verified/s")
-            runs.append(run)
-        sockets = await idle_sockets(Path(logs), args.sockets)
+        for index, matchers in enumerate(args.matchers):
+            async with running(Path(logs), matchers=matchers, log_level=args.log_level) as deployment:
+                run = await end_to_end(deployment, matchers=matchers, sms=args.sms, concurrency=args.concurrency)
+                print(f"end to end, {matchers} matcher(s): {run.verified_per_s:,.0f} verified/s")
+                runs.append(run)
+                if index == len(args.matchers) - 1:  # the notifier's figures, on the last deployment
+                    sockets = await idle_sockets(deployment, args.sockets)
     memory = await bytes_per_pending_challenge(REDIS_URL, args.challenges)
     table = _table(raw, runs, memory, sockets)
     print("\n" + table)

@@ -8,9 +8,11 @@ is raised and printed, so that it is never what silently caps the figure.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +34,9 @@ class EndToEnd:
     p99_ms: float
 
 
-async def end_to_end(logs: Path, *, matchers: int, sms: int, concurrency: int, log_level: str = "info") -> EndToEnd:
-    """Verified SMS per second from the first webhook to the last verdict on the socket."""
+@contextlib.asynccontextmanager
+async def running(logs: Path, *, matchers: int, log_level: str = "info") -> AsyncIterator[Deployment]:
+    """Ingest, notifier and ``matchers`` matcher processes in their own namespace, then gone."""
     deployment = Deployment(
         f"revotp-bench-{uuid.uuid4().hex[:8]}",
         logs,
@@ -43,54 +46,59 @@ async def end_to_end(logs: Path, *, matchers: int, sms: int, concurrency: int, l
     )
     try:
         await deployment.start_ready("ingest", "notifier", *(f"matcher-{n}" for n in range(1, matchers + 1)))
-        gate = asyncio.Semaphore(CREATE_CONCURRENCY)
-
-        async def create(n: int) -> dict[str, str]:
-            async with gate:
-                return await deployment.create(f"+3361{n:07d}")
-
-        started = time.perf_counter()
-        challenges = await asyncio.gather(*(create(n) for n in range(sms)))
-        creates_per_s = sms / (time.perf_counter() - started)
-
-        ws = await deployment.ready_socket()
-        sent_at: dict[str, float] = {}
-        latencies: list[float] = []
-        verdicts_done = asyncio.Event()
-
-        async def read_verdicts() -> None:
-            while len(latencies) < sms:
-                frame = json.loads(await ws.receive_str())
-                if frame["type"] == "challenge.verified":
-                    latencies.append(time.perf_counter() - sent_at[frame["challenge_id"]])
-            verdicts_done.set()
-
-        reader = asyncio.create_task(read_verdicts())
-        send_gate = asyncio.Semaphore(concurrency)
-
-        async def send(challenge: dict[str, str]) -> None:
-            message = {"id": uuid.uuid4().hex, "from": challenge["phone"], "to": challenge["virtual_number"]}
-            async with send_gate:
-                sent_at[challenge["id"]] = time.perf_counter()
-                await deployment.deliver({**message, "text": challenge["code"]}, within=300)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(send(challenge) for challenge in challenges))
-        accepted_per_s = sms / (time.perf_counter() - started)
-        await asyncio.wait_for(verdicts_done.wait(), 300)
-        elapsed = time.perf_counter() - started
-        await reader
-        await ws.close()
-        latencies.sort()
-        return EndToEnd(
-            matchers=matchers,
-            sms=sms,
-            concurrency=concurrency,
-            verified_per_s=sms / elapsed,
-            accepted_per_s=accepted_per_s,
-            creates_per_s=creates_per_s,
-            p50_ms=latencies[len(latencies) // 2] * 1000,
-            p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-        )
+        yield deployment
     finally:
         await deployment.close()
+
+
+async def end_to_end(deployment: Deployment, *, matchers: int, sms: int, concurrency: int) -> EndToEnd:
+    """Verified SMS per second from the first webhook to the last verdict on the socket."""
+    gate = asyncio.Semaphore(CREATE_CONCURRENCY)
+
+    async def create(n: int) -> dict[str, str]:
+        async with gate:
+            return await deployment.create(f"+3361{n:07d}")
+
+    started = time.perf_counter()
+    challenges = await asyncio.gather(*(create(n) for n in range(sms)))
+    creates_per_s = sms / (time.perf_counter() - started)
+
+    ws = await deployment.ready_socket()
+    sent_at: dict[str, float] = {}
+    latencies: list[float] = []
+    verdicts_done = asyncio.Event()
+
+    async def read_verdicts() -> None:
+        while len(latencies) < sms:
+            frame = json.loads(await ws.receive_str())
+            if frame["type"] == "challenge.verified":
+                latencies.append(time.perf_counter() - sent_at[frame["challenge_id"]])
+        verdicts_done.set()
+
+    reader = asyncio.create_task(read_verdicts())
+    send_gate = asyncio.Semaphore(concurrency)
+
+    async def send(challenge: dict[str, str]) -> None:
+        message = {"id": uuid.uuid4().hex, "from": challenge["phone"], "to": challenge["virtual_number"]}
+        async with send_gate:
+            sent_at[challenge["id"]] = time.perf_counter()
+            await deployment.deliver({**message, "text": challenge["code"]}, within=300)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(send(challenge) for challenge in challenges))
+    accepted_per_s = sms / (time.perf_counter() - started)
+    await asyncio.wait_for(verdicts_done.wait(), 300)
+    elapsed = time.perf_counter() - started
+    await reader
+    await ws.close()
+    latencies.sort()
+    return EndToEnd(
+        matchers=matchers,
+        sms=sms,
+        concurrency=concurrency,
+        verified_per_s=sms / elapsed,
+        accepted_per_s=accepted_per_s,
+        creates_per_s=creates_per_s,
+        p50_ms=latencies[len(latencies) // 2] * 1000,
+        p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+    )

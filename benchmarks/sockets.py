@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,42 +35,38 @@ def _resident_bytes(pid: int) -> int:
     raise RuntimeError("no VmRSS in /proc status")
 
 
-async def idle_sockets(logs: Path, count: int) -> IdleSockets:
-    deployment = Deployment(f"revotp-bench-ws-{uuid.uuid4().hex[:8]}", logs, REVOTP_FEED_BLOCK_MS="1000")
+async def idle_sockets(deployment: Deployment, count: int) -> IdleSockets:
+    """On a running deployment whose notifier has no other socket open."""
     connector = aiohttp.TCPConnector(limit=0)
-    try:
-        await deployment.start_ready("ingest", "notifier")
-        pid = deployment.processes["notifier"].process.pid
-        challenge = await deployment.create("+33612345678")
-        before = _resident_bytes(pid)
-        gate = asyncio.Semaphore(OPEN_CONCURRENCY)
-        async with aiohttp.ClientSession(connector=connector) as session:
+    pid = deployment.processes["notifier"].process.pid
+    challenge = await deployment.create("+33612345678")
+    before = _resident_bytes(pid)
+    gate = asyncio.Semaphore(OPEN_CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as session:
 
-            async def open_one() -> aiohttp.ClientWebSocketResponse:
-                async with gate:
-                    ws = await session.ws_connect(deployment.url("notifier") + "/v1/events", headers=bearer(ACME_KEY))
-                    assert (await next_json(ws, within=120))["type"] == "ready"
-                    return ws
+        async def open_one() -> aiohttp.ClientWebSocketResponse:
+            async with gate:
+                ws = await session.ws_connect(deployment.url("notifier") + "/v1/events", headers=bearer(ACME_KEY))
+                assert (await next_json(ws, within=120))["type"] == "ready"
+                return ws
 
-            sockets = await asyncio.gather(*(open_one() for _ in range(count)))
-            await asyncio.sleep(1.0)  # let the process settle before reading its memory
-            after = _resident_bytes(pid)
+        sockets = await asyncio.gather(*(open_one() for _ in range(count)))
+        await asyncio.sleep(1.0)  # let the process settle before reading its memory
+        after = _resident_bytes(pid)
 
-            async def arrival(ws: aiohttp.ClientWebSocketResponse) -> float:
-                frame = await next_json(ws, within=120)
-                assert frame["type"] == "challenge.canceled", frame
-                return time.perf_counter()
+        async def arrival(ws: aiohttp.ClientWebSocketResponse) -> float:
+            frame = await next_json(ws, within=120)
+            assert frame["type"] == "challenge.canceled", frame
+            return time.perf_counter()
 
-            waiting = [asyncio.create_task(arrival(ws)) for ws in sockets]
-            started = time.perf_counter()
-            assert await deployment.cancel(challenge["id"]) == 200
-            arrivals = sorted(await asyncio.gather(*waiting))
-            await asyncio.gather(*(ws.close() for ws in sockets))
-        return IdleSockets(
-            count=count,
-            bytes_per_socket=(after - before) / count,
-            fanout_p50_ms=(arrivals[len(arrivals) // 2] - started) * 1000,
-            fanout_max_ms=(arrivals[-1] - started) * 1000,
-        )
-    finally:
-        await deployment.close()
+        waiting = [asyncio.create_task(arrival(ws)) for ws in sockets]
+        started = time.perf_counter()
+        assert await deployment.cancel(challenge["id"]) == 200
+        arrivals = sorted(await asyncio.gather(*waiting))
+        await asyncio.gather(*(ws.close() for ws in sockets))
+    return IdleSockets(
+        count=count,
+        bytes_per_socket=(after - before) / count,
+        fanout_p50_ms=(arrivals[len(arrivals) // 2] - started) * 1000,
+        fanout_max_ms=(arrivals[-1] - started) * 1000,
+    )
