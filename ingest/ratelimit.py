@@ -30,6 +30,7 @@ from importlib import resources
 
 import structlog
 from redis.asyncio import Redis
+from redis.exceptions import NoScriptError
 from redis.typing import EncodableT
 
 from common.messages import InboundSms
@@ -114,14 +115,23 @@ class SmsRateLimiter:
     async def _admit_senders(self, batch: Sequence[InboundSms], now: float) -> tuple[Decision, ...]:
         if not batch:
             return ()
+        try:
+            replies = await self._run_admission(batch, now)
+        except NoScriptError:
+            # redis-py checked the script before the pipeline, then a retry after a Redis restart
+            # ran the pipeline on a server that had forgotten it: load it and run once more.
+            await self._redis.script_load(_SCRIPT)
+            replies = await self._run_admission(batch, now)
+        return tuple(Decision(text(reply)) for reply in replies)
+
+    async def _run_admission(self, batch: Sequence[InboundSms], now: float) -> list[object]:
         window_ms = self._per_sender.window_s * 2000
         async with self._redis.pipeline(transaction=False) as pipe:
             for sms in batch:
                 keys = [self._marker(sms), self._sender_key(sms, now)]
                 args: list[EncodableT] = [ADMISSION_TTL_MS, self._per_sender.count, window_ms]
                 await self._script(keys=keys, args=args, client=pipe)
-            replies = await pipe.execute()
-        return tuple(Decision(text(reply)) for reply in replies)
+            return list(await pipe.execute())
 
     def _sender_undo(
         self, batch: Sequence[InboundSms], decisions: tuple[Decision, ...], now: float

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from common.clock import now_ms
 from common.messages import InboundSms
@@ -42,6 +44,29 @@ async def test_admission_survives_a_redis_that_forgot_its_scripts(tmp_path: Path
         assert (await limiter.admit([first])).decisions == (Decision.COUNTED,)
         await redis.script_flush()
         assert (await limiter.admit([second, first])).decisions == (Decision.COUNTED, Decision.SEEN)
+    finally:
+        await redis.aclose()
+        await server.stop()
+
+
+async def test_admission_survives_a_restart_between_the_script_check_and_the_pipeline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # The chaos ledger met it: redis-py checks the script, the connection drops, its retry runs
+    # the pipeline on the restarted Redis. Skipping the check and flushing reproduces that order.
+    server = OwnRedis(tmp_path / "redis")
+    await server.start()
+    redis = Redis.from_url(server.url)
+    try:
+        limiter = SmsRateLimiter(redis, Names("race"), per_sender=Limit(10, 60), per_number=Limit(100, 60))
+        assert (await limiter.admit([_sms("p-1")])).decisions == (Decision.COUNTED,)
+
+        async def checked_before(self: Pipeline) -> None:
+            return None
+
+        monkeypatch.setattr(Pipeline, "load_scripts", checked_before)
+        await redis.script_flush()
+        assert (await limiter.admit([_sms("p-2")])).decisions == (Decision.COUNTED,)
     finally:
         await redis.aclose()
         await server.stop()
