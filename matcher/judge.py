@@ -1,8 +1,8 @@
 """One SMS → its verdicts: check the numbers ingest read, find the tenants, apply the atomic step per tenant.
 
-Each tenant's challenges are judged on their own (the README's matching rules 2 to 6, applied per tenant): another
-tenant's codes never change what an SMS does to this tenant's challenges. And a tenant learns
-nothing of an SMS meant for another (rule 8): when several tenants wait for the same sender on
+Each tenant's challenges are judged on their own (the README's matching rules 2 to 6, applied
+per tenant): another tenant's codes never change what an SMS does to this tenant's challenges.
+And a tenant learns nothing of an SMS meant for another (rule 8): when several tenants wait for the same sender on
 the same number, the SMS first goes to each in ``VERIFYING`` mode, which commits only where it
 verifies a challenge. If it verified one anywhere, the others are left untouched; if it verified
 none, it is applied to each in full. Each tenant's seen marker remembers whether its application

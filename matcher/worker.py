@@ -112,6 +112,7 @@ class Worker:
         unfinished: set[asyncio.Task[object]] = set()
         if self._in_flight:
             _, unfinished = await asyncio.wait(set(self._in_flight), timeout=self.settings.shutdown_grace_s)
+        returned = len(unfinished)  # SMS whose messages go back to the queue unacknowledged
         if self._sweeper is not None:
             unfinished.add(self._sweeper)
         for task in unfinished:
@@ -128,7 +129,7 @@ class Worker:
         log.info(
             "matcher_stopped",
             in_flight=in_flight,
-            finished=in_flight - len(unfinished - {self._sweeper}),
-            returned_to_queue=len(unfinished - {self._sweeper}),
+            finished=in_flight - returned,
+            returned_to_queue=returned,
             took_s=round(time.monotonic() - began, 3),
         )
