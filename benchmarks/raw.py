@@ -72,56 +72,25 @@ async def amqp_round_trip(url: str, count: int) -> float:
     return count / elapsed
 
 
-def _serve_nothing(port: int, ready: multiprocessing.synchronize.Event) -> None:
-    """An aiohttp server whose one route reads the body and answers 202, on uvloop like revotp."""
-    import uvloop
-    from aiohttp import web
-
-    async def accept(request: web.Request) -> web.Response:
-        await request.read()
-        return web.json_response({"status": "accepted"}, status=202)
-
-    async def main() -> None:
-        app = web.Application()
-        app.router.add_post("/v1/inbound/generic", accept)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        ready.set()
-        await asyncio.Event().wait()
-
-    uvloop.run(main())
-
-
 async def aiohttp_do_nothing(count: int, concurrency: int) -> float:
     """Requests per second a do-nothing aiohttp handler in its own process answers, driven by the
     same client as the end-to-end run: the ceiling of a webhook server here, client included."""
     import aiohttp
 
-    from tests.support.processes import free_port
+    from revotp.replay.ceiling import do_nothing_server
 
-    port = free_port()
-    context = multiprocessing.get_context("spawn")
-    ready = context.Event()
-    server = context.Process(target=_serve_nothing, args=(port, ready), daemon=True)
-    server.start()
-    try:
-        await asyncio.get_running_loop().run_in_executor(None, ready.wait)
+    async with do_nothing_server() as base_url, aiohttp.ClientSession() as session:
         gate = asyncio.Semaphore(concurrency)
         body = b'{"id": "m", "from": "+33612345678", "to": "+15550100000", "text": "483920"}'
-        url = f"http://127.0.0.1:{port}/v1/inbound/generic"
-        async with aiohttp.ClientSession() as session:
+        url = base_url + "/v1/inbound/generic"
 
-            async def post() -> None:
-                async with gate, session.post(url, data=body) as response:
-                    await response.read()
+        async def post() -> None:
+            async with gate, session.post(url, data=body) as response:
+                await response.read()
 
-            started = time.perf_counter()
-            await asyncio.gather(*(post() for _ in range(count)))
-            return count / (time.perf_counter() - started)
-    finally:
-        server.terminate()
-        server.join()
+        started = time.perf_counter()
+        await asyncio.gather(*(post() for _ in range(count)))
+        return count / (time.perf_counter() - started)
 
 
 async def redis_round_trips(url: str, count: int, concurrency: int) -> float:

@@ -16,6 +16,7 @@ from typing import Any, cast
 from common import logging as revotp_logging
 from common.runtime import ConfigurationCheck, Service, load_settings, run, serve_until_signalled
 from revotp import demo, tools
+from revotp.replay import arguments as replay_arguments
 
 
 def _load(service: str) -> tuple[Service, ConfigurationCheck | None]:
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     numbers.add_argument("tenant_id")
     numbers.add_argument("numbers", nargs="*", help="E.164 numbers, not in REVOTP_VIRTUAL_NUMBERS")
     tools.add_arguments(commands)
+    replay_arguments.add_arguments(commands)
     return parser
 
 
@@ -83,6 +85,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.command == "demo":
             demo.print_instructions(settings)
         run(serve_until_signalled(settings, [serve for serve, _ in loaded]))
+    elif args.command == "replay":
+        from revotp.replay.command import run as replay
+
+        sys.exit(run_tool(replay(settings, args)))
     elif args.command == "tenant":
         sys.exit(run_tool(tools.manage_tenant(settings, args)))
     else:

@@ -28,8 +28,8 @@ from common.settings import from_env
 from ingest.app import create_app
 from matcher.worker import Worker
 from notifier.app import create_app as create_notifier
+from revotp.replay.ceiling import free_port
 from tests.integration.conftest import PHONE, Pipeline, deployment_env, next_frame, queued_messages
-from tests.support.processes import free_port
 
 TOPIC = "arn:aws:sns:eu-west-3:123456789012:inbound-sms"
 

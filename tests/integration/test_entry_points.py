@@ -19,8 +19,9 @@ from typing import IO
 import aiohttp
 import pytest
 
+from revotp.replay.ceiling import free_port
 from tests.integration.conftest import deployment_env
-from tests.support.processes import free_port, run_revotp
+from tests.support.processes import run_revotp
 
 SERVICES = {"ingest": "REVOTP_INGEST_PORT", "matcher": "REVOTP_MATCHER_PORT", "notifier": "REVOTP_NOTIFIER_PORT"}
 PACKAGES = (*SERVICES, "revotp")

@@ -17,6 +17,7 @@ from common.runtime import start_app
 from common.settings import Settings
 from ingest.app import create_app as create_ingest
 from ingest.providers.generic import sign
+from revotp.replay.ceiling import free_port
 from tests.integration.conftest import (
     ACME_KEY,
     GENERIC_SECRET,
@@ -28,7 +29,6 @@ from tests.integration.conftest import (
     queued_messages,
 )
 from tests.integration.provider_requests import SECRETS
-from tests.support.processes import free_port
 
 
 async def _json_error(response: Any, status: int) -> dict[str, Any]:

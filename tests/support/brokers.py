@@ -14,7 +14,7 @@ import socket
 import time
 from pathlib import Path
 
-from tests.support.processes import free_port
+from revotp.replay.ceiling import free_port
 
 
 def _listening(port: int) -> bool:

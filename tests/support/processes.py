@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import aiohttp
 
+from revotp.replay.ceiling import free_port
+
 
 async def run_revotp(
-    env: dict[str, str], *args: str, interpreter_options: tuple[str, ...] = ()
+    env: dict[str, str], *args: str, interpreter_options: tuple[str, ...] = (), timeout_s: float = 30
 ) -> tuple[int, str, str]:
     """``revotp <args>`` as an operator runs it: (exit code, stdout, stderr)."""
     process = await asyncio.create_subprocess_exec(
@@ -27,14 +28,8 @@ async def run_revotp(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout_s)
     return int(process.returncode or 0), stdout.decode(), stderr.decode()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class ServiceProcess:
