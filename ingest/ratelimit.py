@@ -33,6 +33,7 @@ from redis.asyncio import Redis
 from redis.exceptions import NoScriptError
 from redis.typing import EncodableT
 
+from common.batching import GroupCommit
 from common.messages import InboundSms
 from common.names import Names
 from common.redis import TRANSIENT_ERRORS, text
@@ -78,17 +79,20 @@ class SmsRateLimiter:
         self._per_sender = per_sender
         self._per_number = per_number
         self._script = redis.register_script(_SCRIPT)
+        # Concurrent webhooks share their round trips: one pipeline decides every sender waiting.
+        self._senders: GroupCommit[tuple[InboundSms, float], Decision] = GroupCommit(self._decide_senders)
+        self._numbers: GroupCommit[str, bool] = GroupCommit(self._count_numbers)
 
     async def admit(self, batch: Sequence[InboundSms]) -> Admission:
         """Decide each SMS; when the number is over capacity, refuse all and count nothing."""
         now = time.time()
         try:
-            decisions = await self._admit_senders(batch, now)
+            decisions = tuple(await self._senders.submit([(sms, now) for sms in batch]))
             admission = Admission(decisions)
             admission._undo = self._sender_undo(batch, decisions, now)
             counted = [sms for sms, decision in zip(batch, decisions, strict=True) if decision is Decision.COUNTED]
             number_keys = [self._number_key(sms, now) for sms in counted]
-            within = await self._count_numbers(number_keys)
+            within = await self._numbers.submit(number_keys)
             admission._undo += [("decr", key) for key in number_keys]
             if not all(within):
                 await self.release(admission)
@@ -112,22 +116,20 @@ class SmsRateLimiter:
         except TRANSIENT_ERRORS as exc:
             log.warning("rate_limit_release_failed", error=type(exc).__name__)
 
-    async def _admit_senders(self, batch: Sequence[InboundSms], now: float) -> tuple[Decision, ...]:
-        if not batch:
-            return ()
+    async def _decide_senders(self, batch: list[tuple[InboundSms, float]]) -> list[Decision]:
         try:
-            replies = await self._run_admission(batch, now)
+            replies = await self._run_admission(batch)
         except NoScriptError:
             # redis-py checked the script before the pipeline, then a retry after a Redis restart
             # ran the pipeline on a server that had forgotten it: load it and run once more.
             await self._redis.script_load(_SCRIPT)
-            replies = await self._run_admission(batch, now)
-        return tuple(Decision(text(reply)) for reply in replies)
+            replies = await self._run_admission(batch)
+        return [Decision(text(reply)) for reply in replies]
 
-    async def _run_admission(self, batch: Sequence[InboundSms], now: float) -> list[object]:
+    async def _run_admission(self, batch: list[tuple[InboundSms, float]]) -> list[object]:
         window_ms = self._per_sender.window_s * 2000
         async with self._redis.pipeline(transaction=False) as pipe:
-            for sms in batch:
+            for sms, now in batch:
                 keys = [self._marker(sms), self._sender_key(sms, now)]
                 args: list[EncodableT] = [ADMISSION_TTL_MS, self._per_sender.count, window_ms]
                 await self._script(keys=keys, args=args, client=pipe)
@@ -143,8 +145,6 @@ class SmsRateLimiter:
         return undo
 
     async def _count_numbers(self, keys: list[str]) -> list[bool]:
-        if not keys:
-            return []
         async with self._redis.pipeline(transaction=False) as pipe:
             for key in keys:
                 pipe.incr(key)
