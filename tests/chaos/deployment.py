@@ -143,7 +143,7 @@ class Deployment:
         await self.session.close()
         redis = Redis.from_url(self.env["REVOTP_REDIS_URL"])
         try:
-            async for key in redis.scan_iter(match=f"{self.namespace}:*", count=1000):
+            async for key in redis.scan_iter(match=f"{self.namespace}:*", count=10_000):
                 await redis.delete(key)
         except (OSError, RedisError):
             pass  # a test's own Redis may be gone already

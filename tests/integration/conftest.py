@@ -98,7 +98,7 @@ async def cleanup(namespace: str, redis: Redis, amqp: aio_pika.abc.AbstractRobus
     """Runs after every app of the test has stopped: delete what the namespace declared."""
     yield
     names = Names(namespace)
-    async for key in redis.scan_iter(match=f"{namespace}:*", count=1000):
+    async for key in redis.scan_iter(match=f"{namespace}:*", count=10_000):
         await redis.delete(key)
     channel = await amqp.channel()
     for queue in (names.inbound_queue, names.dead_letter_queue):

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
@@ -309,18 +311,46 @@ class Run:
             assert [event for _, event in log] == self.rules.events.get(tenant, [])
 
 
+# Every program writes under this run's prefix, deleted once at the end: a SCAN per program
+# would cost a pass over the whole keyspace each time, however much else the server holds.
+RUN_PREFIX = f"revotp-rules-{uuid.uuid4().hex[:10]}"
+
+
 async def run_program(program: list[Operation]) -> None:
-    namespace = f"revotp-rules-{uuid.uuid4().hex[:10]}"
     redis = Redis.from_url(REDIS_URL)
     try:
-        run = Run(redis, Names(namespace))
+        run = Run(redis, Names(f"{RUN_PREFIX}-{uuid.uuid4().hex[:6]}"))
         for operation in program:
             await run.apply(operation)
         await run.assert_same_end_state()
     finally:
-        async for key in redis.scan_iter(match=f"{namespace}:*", count=1000):
-            await redis.delete(key)
         await redis.aclose()
+
+
+async def delete_run_keys() -> None:
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        async for keys in _batches(redis.scan_iter(match=f"{RUN_PREFIX}-*", count=10_000)):
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
+
+
+async def _batches(keys: AsyncIterator[bytes], size: int = 1000) -> AsyncIterator[list[bytes]]:
+    batch: list[bytes] = []
+    async for key in keys:
+        batch.append(key)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _delete_keys_after_the_programs() -> Iterator[None]:
+    yield
+    asyncio.run(delete_run_keys())
 
 
 @settings(
