@@ -12,6 +12,7 @@ from redis.typing import EncodableT
 
 from common.challenges import Challenge, Status
 from common.names import Names
+from common.pipelining import SharedPipeline
 from common.redis import text
 
 # Any SMS carrying a provider message id is deduplicated for this long per tenant.
@@ -60,6 +61,8 @@ class ChallengeStore:
         self.names = names
         self._retention_ms = event_retention_ms
         self._script = redis.register_script(_SCRIPT)
+        # The matcher's hot path: concurrent SMS share their round trips to Redis.
+        self._shared = SharedPipeline(redis)
 
     def _min_event_id(self, now_ms: int) -> str:
         return str(now_ms - self._retention_ms)
@@ -125,7 +128,7 @@ class ChallengeStore:
         """Apply one SMS to the tenant's pending challenges for this sender and number."""
         names = self.names
         pending = names.pending(tenant_id, phone, virtual_number)
-        challenge_ids = sorted(text(member) for member in await self._redis.smembers(pending))
+        challenge_ids = sorted(text(member) for member in await self._shared.execute("SMEMBERS", pending))
         keys = [
             names.events(tenant_id),
             names.seen(tenant_id, provider, phone, provider_message_id),
@@ -135,7 +138,7 @@ class ChallengeStore:
         args: list[EncodableT] = ["match", now_ms, self._min_event_id(now_ms), accepted_at_ms, SEEN_TTL_MS, mode]
         for spec, hashes in candidate_hashes.items():
             args += [spec, len(hashes), *hashes]
-        reply = await self._script(keys=keys, args=args)
+        reply = await self._shared.run_script(self._script, keys, args)
         applied = Applied(text(reply[0]))
         if applied is Applied.DUPLICATE:
             return MatchResult(applied, verified=text(reply[1]) == "verified")
@@ -161,7 +164,7 @@ class ChallengeStore:
             self.names.route(phone, virtual_number),
             self.names.judgement(phone, virtual_number, provider, provider_message_id),
         ]
-        reply = text(await self._script(keys=keys, args=["route", SEEN_TTL_MS]))
+        reply = text(await self._shared.run_script(self._script, keys, ["route", SEEN_TTL_MS]))
         return reply.split(",") if reply else []
 
     async def due(self, cutoff_ms: int, limit: int) -> list[tuple[str, str]]:

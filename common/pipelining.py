@@ -1,0 +1,50 @@
+"""Redis commands of concurrent callers, sent together: one pipeline per round trip.
+
+Each caller still sends its own commands and awaits its own reply; only the socket writes and
+the round trip are shared (group commit, ``common/batching.py``). A script runs by its SHA and
+is loaded again if Redis forgot it (a restart), so no ``SCRIPT EXISTS`` precedes a pipeline.
+Every script call stays atomic on its own: batching changes when commands travel, not what
+each one does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
+from redis.typing import EncodableT
+
+from common.batching import GroupCommit
+
+Command = tuple[EncodableT, ...]
+
+
+class SharedPipeline:
+    def __init__(self, redis: Redis, *, max_commands: int = 512) -> None:
+        self._redis = redis
+        self._group: GroupCommit[Command, Any] = GroupCommit(self._send, max_items=max_commands)
+        self.round_trips = 0  # pipelines sent, for tests and profiles
+
+    async def execute(self, *command: EncodableT) -> Any:
+        """One command's reply; its error is raised to this caller only."""
+        [reply] = await self._group.submit([command])
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    async def run_script(self, script: AsyncScript, keys: Sequence[str], args: Sequence[EncodableT]) -> Any:
+        try:
+            return await self.execute("EVALSHA", script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            await self._redis.script_load(script.script)
+            return await self.execute("EVALSHA", script.sha, len(keys), *keys, *args)
+
+    async def _send(self, commands: list[Command]) -> list[Any]:
+        self.round_trips += 1
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for command in commands:
+                pipe.execute_command(*command)
+            return list(await pipe.execute(raise_on_error=False))
