@@ -25,3 +25,17 @@ def test_a_logged_exception_shows_no_local_values(json, capsys):
     assert "sms_failed" in logged
     assert "RuntimeError" in logged
     assert SECRET not in logged
+
+
+def test_revotp_and_library_lines_are_both_one_json_object_each(capsys):
+    import json
+    import logging
+
+    configure(json=True, level="info")
+    structlog.get_logger("revotp.test").info("own_line", count=2)
+    structlog.get_logger("revotp.test").debug("below_the_level")
+    logging.getLogger("aiohttp.test").warning("library line")
+    lines = capsys.readouterr().err.splitlines()
+    own, library = (json.loads(line) for line in lines)  # exactly two: the debug line was dropped
+    assert (own["event"], own["count"], own["logger"], own["level"]) == ("own_line", 2, "revotp.test", "info")
+    assert (library["event"], library["logger"], library["level"]) == ("library line", "aiohttp.test", "warning")
