@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import phonenumbers
@@ -34,12 +35,14 @@ def to_e164(raw: str, region: str | None, *, strict: bool = False) -> str | None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@functools.lru_cache(maxsize=8192)
 def read_delivered_number(raw: str, region: str | None) -> str | None:
     """A number as an SMSC or provider delivered it: national for ``region``, else international.
 
     Gateways pass numbers on as the network wrote them: ``0612345678`` (national) and
     ``33612345678`` (international without '+') both occur; the national reading wins.
     Anything not shaped like a number (see ``is_number_shaped``) is no number at all.
+    Cached: every SMS names a virtual number, and a user's retries repeat their own number.
     """
     if not is_number_shaped(raw):
         return None
