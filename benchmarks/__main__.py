@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.memory import bytes_per_pending_challenge
-from benchmarks.pipeline import NUMBER_RATE_LIMIT, EndToEnd, end_to_end, running
+from benchmarks.pipeline import NUMBER_RATE_LIMIT, EndToEnd, PacedLatency, end_to_end, paced_latency, running
 from benchmarks.raw import aiohttp_do_nothing, amqp_round_trip, redis_round_trips
 from benchmarks.sockets import IdleSockets, idle_sockets
 from tests.integration.conftest import AMQP_URL, REDIS_URL
@@ -31,7 +31,7 @@ class RawLimits:
     redis: float  # single-command round trips/s
 
 
-def _table(raw: RawLimits, runs: list[EndToEnd], memory: float, sockets: IdleSockets) -> str:
+def _table(raw: RawLimits, runs: list[EndToEnd], paced: list[PacedLatency], memory: float, sockets: IdleSockets) -> str:
     rows = [
         "| figure | value | ratio |",
         "|---|---|---|",
@@ -51,6 +51,12 @@ def _table(raw: RawLimits, runs: list[EndToEnd], memory: float, sockets: IdleSoc
             f"| ↳ webhooks accepted while sending | {run.accepted_per_s:,.0f}/s | {run.accepted_per_s / raw.handler:.2f}x web |",
             f"| ↳ latency webhook → verdict at saturation, p50 / p99 | {run.p50_ms:.0f} / {run.p99_ms:.0f} ms | |",
         ]
+    for load in paced:
+        rows.append(
+            f"| ↳ latency webhook → verdict at {load.offered_per_s:,.0f}/s offered "
+            f"({load.offered_per_s / raw.broker:.3g}x broker, {load.sms:,} SMS), p50 / p99 / max "
+            f"| {load.p50_ms:.0f} / {load.p99_ms:.0f} / {load.max_ms:.0f} ms | |"
+        )
     creates = runs[0].creates_per_s
     rows.append(f"| challenge creation | {creates:,.0f}/s | {creates / raw.handler:.2f}x web |")
     rows.append(f"| Redis memory per pending challenge | {memory:,.0f} B | |")
@@ -71,17 +77,22 @@ async def main(args: argparse.Namespace) -> None:
         redis=await redis_round_trips(REDIS_URL, args.sms * 4, 128),
     )
     print(f"raw: broker {raw.broker:,.0f} msg/s, web {raw.handler:,.0f} req/s, Redis {raw.redis:,.0f}/s")
-    runs = []
+    runs: list[EndToEnd] = []
+    paced: list[PacedLatency] = []
     with tempfile.TemporaryDirectory(prefix="revotp-bench-") as logs:
         for index, matchers in enumerate(args.matchers):
             async with running(Path(logs), matchers=matchers, log_level=args.log_level) as deployment:
                 run = await end_to_end(deployment, matchers=matchers, sms=args.sms, concurrency=args.concurrency)
                 print(f"end to end, {matchers} matcher(s): {run.verified_per_s:,.0f} verified/s")
                 runs.append(run)
-                if index == len(args.matchers) - 1:  # the notifier's figures, on the last deployment
+                if index == len(args.matchers) - 1:  # on the last deployment: paced latency, the notifier
+                    for share in args.offered:
+                        load = await paced_latency(deployment, rate=share * raw.broker, seconds=args.paced_s)
+                        print(f"paced at {load.offered_per_s:,.0f}/s: p99 {load.p99_ms:.0f} ms")
+                        paced.append(load)
                     sockets = await idle_sockets(deployment, args.sockets)
     memory = await bytes_per_pending_challenge(REDIS_URL, args.challenges)
-    table = _table(raw, runs, memory, sockets)
+    table = _table(raw, runs, paced, memory, sockets)
     print("\n" + table)
     if args.append:
         machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
@@ -100,6 +111,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--matchers", type=lambda value: [int(n) for n in value.split(",")], default=[1, 2], help="e.g. 1,2"
     )
+    parser.add_argument(
+        "--offered",
+        type=lambda value: [float(n) for n in value.split(",")],
+        default=[0.125, 0.25, 0.5],
+        help="paced runs at these shares of the raw broker rate (latency at a fixed offered load)",
+    )
+    parser.add_argument("--paced-s", type=float, default=3.0, help="seconds of sending per paced run")
     parser.add_argument("--log-level", default="info", help="REVOTP_LOG_LEVEL of the services (default: as shipped)")
     parser.add_argument("--append", action="store_true", help="append the table to benchmarks/RESULTS.md")
     parser.add_argument("--label", default="", help="a word for the appended heading (before, after, …)")

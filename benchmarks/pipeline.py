@@ -102,3 +102,40 @@ async def end_to_end(deployment: Deployment, *, matchers: int, sms: int, concurr
         p50_ms=latencies[len(latencies) // 2] * 1000,
         p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
     )
+
+
+@dataclass(frozen=True)
+class PacedLatency:
+    offered_per_s: float
+    sms: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    late_p99_ms: float  # how far the client fell behind its schedule: near 0 when it kept the pace
+
+
+async def paced_latency(deployment: Deployment, *, rate: float, seconds: float) -> PacedLatency:
+    """Webhook → verdict latency at a steady offered load, measured by ``revotp replay``'s parts."""
+    from revotp.replay.listener import Listener
+    from revotp.replay.plan import Mix, Synthetic
+    from revotp.replay.report import match_verdicts, summarise
+    from revotp.replay.sender import Pace, Target, new_counters, send_plan
+    from tests.integration.conftest import ACME_KEY
+
+    count = max(1, round(rate * seconds))
+    target = Target(deployment.url("ingest"), "generic", deployment.env, deployment.env["REVOTP_PUBLIC_URL"])
+    plan = await Synthetic(deployment.session, target.ingest_url, ACME_KEY, seed=count).plan(
+        count, Mix(right=1, wrong=0, unknown=0, duplicate=0), ttl_s=900
+    )
+    listener = Listener(deployment.session, deployment.url("notifier"), ACME_KEY)
+    await listener.open()
+    try:
+        sent = await send_plan(plan, target, Pace(256, rate=rate), processes=1, counters=new_counters(1))
+        await listener.settle(expected=count, quiet_s=0.2, limit_s=60)
+    finally:
+        await listener.close()
+    report = summarise(*match_verdicts(plan, sent, listener.frames), paced=True)
+    if report.as_expected != count:
+        raise RuntimeError(f"paced run at {rate:,.0f}/s: {count - report.as_expected} of {count} SMS not verified")
+    latency = report.latency_ms
+    return PacedLatency(rate, count, latency["p50"], latency["p99"], latency["max"], report.late_ms["p99"])

@@ -20,6 +20,10 @@ async def test_a_small_benchmark_run_prints_every_ratio():
         "200",
         "--sockets",
         "20",
+        "--offered",
+        "0.005",
+        "--paced-s",
+        "1",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -31,5 +35,6 @@ async def test_a_small_benchmark_run_prints_every_ratio():
     assert len(ratios) == 5  # two raw yardsticks, then verified, accepted and creation
     assert ratios[:2] == [1.0, 1.0]
     assert all(ratio > 0 for ratio in ratios[2:])
+    assert re.search(r"\| ↳ latency webhook → verdict at [\d,]+/s offered .* \| \d+ / \d+ / \d+ ms \|", table)
     # 200 challenges are too few for a meaningful figure (other writers add noise): only its presence.
     assert re.search(r"\| Redis memory per pending challenge \| -?[\d,]+ B \|", table)
