@@ -1,6 +1,8 @@
-"""The one wire schema between ingest and matcher: an inbound SMS accepted by ingest."""
+"""The one wire schema between ingest and matcher: inbound SMS accepted by ingest, one or several per message."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import msgspec
 
@@ -42,10 +44,31 @@ class InboundSms(msgspec.Struct, frozen=True, kw_only=True):
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(InboundSms)
+_many_decoder = msgspec.json.Decoder(InboundSms | list[InboundSms])
 
 
 def encode(sms: InboundSms) -> bytes:
     return _encoder.encode(sms)
+
+
+def encode_many(batch: Sequence[InboundSms]) -> bytes:
+    """One SMS as its object (as ``encode``), several as a JSON array of them."""
+    return _encoder.encode(batch[0] if len(batch) == 1 else list(batch))
+
+
+def decode_many(body: bytes) -> list[InboundSms]:
+    """The SMS of a message body: one object, or a non-empty array of them."""
+    try:
+        decoded = _many_decoder.decode(body)
+    except JSON_INPUT_ERRORS as exc:
+        raise MessageDecodeError(str(exc)) from exc
+    batch = decoded if isinstance(decoded, list) else [decoded]
+    if not batch:
+        raise MessageDecodeError("an empty batch")
+    for sms in batch:
+        if sms.schema_version != SCHEMA_VERSION:
+            raise MessageDecodeError(f"unsupported schema_version {sms.schema_version}")
+    return batch
 
 
 def decode(body: bytes) -> InboundSms:

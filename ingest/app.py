@@ -13,6 +13,7 @@ from common.clock import Clock, now_ms
 from common.closing import bounded
 from common.health import ReadinessCheck, add_health_routes
 from common.names import Names
+from common.publisher import Publisher
 from common.resources import redis_ctx
 from common.runtime import serve_app
 from common.settings import Limit, Settings
@@ -20,7 +21,6 @@ from common.web import MAX_BODY_BYTES, middlewares
 from ingest import keys
 from ingest.idempotency import IdempotencyCache
 from ingest.providers import build_providers
-from ingest.publisher import Publisher
 from ingest.ratelimit import SmsRateLimiter
 from ingest.routes import setup_routes
 

@@ -10,12 +10,12 @@ from aiohttp import web
 
 from common.messages import InboundSms
 from common.phones import read_delivered_number
+from common.publisher import BrokerUnavailable
 from common.web import ApiError, service_unavailable
 from ingest import keys
 from ingest.metrics import PUBLISH_SECONDS, SMS_ACCEPTED, SMS_DROPPED, WEBHOOKS_REFUSED
 from ingest.providers.auth import check_source_address
 from ingest.providers.base import Batch
-from ingest.publisher import BrokerUnavailable
 from ingest.ratelimit import Admission
 
 log = structlog.get_logger(__name__)

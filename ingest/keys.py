@@ -4,10 +4,10 @@ from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 
 from common.clock import Clock
+from common.publisher import Publisher
 from common.resources import RESOURCES, SETTINGS
 from ingest.idempotency import IdempotencyCache
 from ingest.providers.base import Provider
-from ingest.publisher import Publisher
 from ingest.ratelimit import SmsRateLimiter
 
 __all__ = ["AMQP", "CLOCK", "IDEMPOTENCY", "PROVIDERS", "PUBLISHER", "RATE_LIMITER", "RESOURCES", "SETTINGS"]

@@ -1,19 +1,24 @@
 """The AMQP adapter of the matcher: decode, judge, and decide each message's fate in one place.
 
+A message holds one SMS or several (ingest's group commit); each SMS is judged on its own.
+
 | what happened                  | fate                                                        |
 |--------------------------------|-------------------------------------------------------------|
-| body is not an InboundSms      | reject without requeue → dead-letter queue at once          |
+| body is not InboundSms (or [])  | reject without requeue → dead-letter queue at once          |
+| several SMS, delivered again   | split: each SMS published as a message of its own, then ack |
+|                                | (so deliveries are counted, and dead-lettered, per SMS)     |
 | one part of a long SMS         | kept in Redis, ack; the part that completes it is judged    |
 | Redis unreachable              | hold the message and retry with backoff until Redis answers |
 |                                | (an outage must not count as deliveries and dead-letter SMS) |
 | any other exception (a bug)    | log with traceback, requeue; dead-lettered after the limit  |
-| judged (whatever the verdict)  | ack, only after the atomic step committed                   |
+| judged (whatever the verdict)  | ack, only after every SMS's atomic step committed           |
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from typing import cast
 
 import structlog
 from aio_pika.abc import AbstractIncomingMessage
@@ -21,6 +26,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from common import messages
 from common.backoff import Backoff
 from common.messages import InboundSms
+from common.publisher import BrokerUnavailable, Publisher
 from common.redis import TRANSIENT_ERRORS
 from matcher.assembly import PartAssembler
 from matcher.judge import Judge, Judgement
@@ -30,9 +36,12 @@ log = structlog.get_logger(__name__)
 
 
 class SmsConsumer:
-    def __init__(self, judge: Judge, assembler: PartAssembler, *, max_backoff_s: float = 5.0) -> None:
+    def __init__(
+        self, judge: Judge, assembler: PartAssembler, publisher: Publisher, *, max_backoff_s: float = 5.0
+    ) -> None:
         self._judge = judge
         self._assembler = assembler
+        self._publisher = publisher  # to split a redelivered batch
         self._max_backoff_s = max_backoff_s
 
     async def _judge_until_done(self, sms: InboundSms) -> Judgement | None:
@@ -64,34 +73,52 @@ class SmsConsumer:
         delivery = (redeliveries if isinstance(redeliveries, int) else 0) + 1
         with structlog.contextvars.bound_contextvars(message_id=message.message_id, delivery=delivery):
             try:
-                sms = messages.decode(message.body)
+                batch = messages.decode_many(message.body)
             except messages.MessageDecodeError as exc:
                 SMS_PROCESSED.labels(outcome="poison").inc()
                 log.warning("sms_poison", error=str(exc))
                 await message.reject(requeue=False)
                 return
-            try:
-                judgement = await self._judge_until_done(sms)
-            except Exception:
-                SMS_PROCESSED.labels(outcome="error").inc()
-                log.exception("sms_failed")
+            if len(batch) > 1 and (delivery > 1 or message.redelivered):
+                await self._split(message, batch)
+                return
+            results = await asyncio.gather(*(self._judge_until_done(sms) for sms in batch), return_exceptions=True)
+            if failures := [result for result in results if isinstance(result, BaseException)]:
+                SMS_PROCESSED.labels(outcome="error").inc(len(failures))
+                log.error("sms_failed", exc_info=failures[0], failed=len(failures), of=len(batch))
                 await message.nack(requeue=True)
                 return
             await message.ack()
-            if judgement is None:
-                SMS_PROCESSED.labels(outcome="part_kept").inc()
-                log.info("sms_part_kept", part=sms.part.number if sms.part else None)
-                return
             elapsed = time.perf_counter() - started
-            PROCESS_SECONDS.observe(elapsed)
-            SMS_PROCESSED.labels(outcome=judgement.outcome).inc()
-            for verdict in judgement.verdicts:
-                if verdict.event_id:
-                    VERDICTS.labels(status=verdict.status).inc()
-            log.info(
-                "sms_processed",
-                outcome=judgement.outcome,
-                provider=sms.provider,
-                verdicts=[(v.challenge_id, v.status, v.attempts) for v in judgement.verdicts],
-                duration_ms=round(elapsed * 1000, 2),
-            )
+            for sms, judgement in zip(batch, results, strict=True):
+                self._record(sms, cast(Judgement | None, judgement), elapsed)
+
+    async def _split(self, message: AbstractIncomingMessage, batch: list[InboundSms]) -> None:
+        """A message of several SMS came back: give each SMS a message (and a delivery count) of its own."""
+        try:
+            await self._publisher.publish_each(batch)
+        except BrokerUnavailable:
+            await message.nack(requeue=True)
+            return
+        await message.ack()
+        SMS_PROCESSED.labels(outcome="split").inc(len(batch))
+        log.info("sms_batch_split", sms=len(batch))
+
+    @staticmethod
+    def _record(sms: InboundSms, judgement: Judgement | None, elapsed: float) -> None:
+        if judgement is None:
+            SMS_PROCESSED.labels(outcome="part_kept").inc()
+            log.info("sms_part_kept", part=sms.part.number if sms.part else None)
+            return
+        PROCESS_SECONDS.observe(elapsed)
+        SMS_PROCESSED.labels(outcome=judgement.outcome).inc()
+        for verdict in judgement.verdicts:
+            if verdict.event_id:
+                VERDICTS.labels(status=verdict.status).inc()
+        log.info(
+            "sms_processed",
+            outcome=judgement.outcome,
+            provider=sms.provider,
+            verdicts=[(v.challenge_id, v.status, v.attempts) for v in judgement.verdicts],
+            duration_ms=round(elapsed * 1000, 2),
+        )

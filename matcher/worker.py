@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 
 from common.amqp import connect_amqp, declare_topology
 from common.closing import bounded
+from common.publisher import Publisher
 from common.resources import RedisResources
 from common.settings import Settings
 from matcher.assembly import PartAssembler
@@ -95,7 +96,8 @@ class Worker:
         sweeper = Sweeper(
             store, assembler, judge, grace_ms=settings.expiry_grace_ms, interval_s=settings.sweep_interval_s
         )
-        return self._queue, SmsConsumer(judge, assembler), sweeper
+        publisher = Publisher(topology.exchange, timeout_s=settings.publish_timeout_s)
+        return self._queue, SmsConsumer(judge, assembler, publisher), sweeper
 
     async def stop(self) -> None:
         """Stop consuming, let in-flight SMS finish (the rest go back unacked), close everything.

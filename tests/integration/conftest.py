@@ -21,6 +21,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from redis.asyncio import Redis
 
+from common import messages
 from common.names import Names
 from common.settings import Settings, from_env
 from ingest.app import create_app as create_ingest
@@ -249,10 +250,18 @@ async def send(client: AppClient, request: ProviderRequest) -> Any:
 
 
 async def queued_messages(amqp: aio_pika.abc.AbstractRobustConnection, namespace: str) -> int:
-    """How many SMS wait in the namespace's inbound queue."""
+    """How many SMS wait in the namespace's inbound queue (a message may carry several).
+
+    Each message is taken, counted and put back; the queue's own count would say messages.
+    """
     channel = await amqp.channel()
     try:
         queue = await channel.declare_queue(Names(namespace).inbound_queue, passive=True)
-        return int(queue.declaration_result.message_count or 0)
+        held = []
+        while (message := await queue.get(no_ack=False, fail=False)) is not None:
+            held.append(message)
+        for message in held:
+            await message.nack(requeue=True)
+        return sum(len(messages.decode_many(message.body)) for message in held)
     finally:
         await channel.close()
