@@ -35,6 +35,14 @@ class SharedPipeline:
             raise reply
         return reply
 
+    async def execute_many(self, commands: Sequence[Command]) -> list[Any]:
+        """Several commands, sent together and in order; the first error among them is raised."""
+        replies = await self._group.submit(list(commands))
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies
+
     async def run_script(self, script: AsyncScript, keys: Sequence[str], args: Sequence[EncodableT]) -> Any:
         try:
             return await self.execute("EVALSHA", script.sha, len(keys), *keys, *args)

@@ -61,7 +61,7 @@ class ChallengeStore:
         self.names = names
         self._retention_ms = event_retention_ms
         self._script = redis.register_script(_SCRIPT)
-        # The matcher's hot path: concurrent SMS share their round trips to Redis.
+        # Hot paths (judging SMS, creating challenges): concurrent callers share round trips.
         self._shared = SharedPipeline(redis)
 
     def _min_event_id(self, now_ms: int) -> str:
@@ -74,25 +74,27 @@ class ChallengeStore:
         harmless pointer to nothing, never a challenge that no SMS or sweeper can reach.
         """
         names = self.names
-        keep_until = challenge.expires_at + RETENTION_AFTER_EXPIRY_MS
         route = names.route(challenge.phone, challenge.virtual_number)
-        pending = names.pending(challenge.tenant_id, challenge.phone, challenge.virtual_number)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.sadd(route, challenge.tenant_id)
-            # Only extend: a longer-lived challenge of another tenant may share the route.
-            pipe.pexpireat(route, challenge.expires_at + 60_000, gt=True)
-            pipe.pexpireat(route, challenge.expires_at + 60_000, nx=True)
-            member = names.deadline_member(challenge.tenant_id, challenge.id)
-            pipe.zadd(names.deadlines, {member: challenge.expires_at})
-            await pipe.execute()
-        key = names.challenge(challenge.tenant_id, challenge.id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping=challenge.to_redis_hash(code_hash))
-            pipe.pexpireat(key, keep_until)
-            pipe.sadd(pending, challenge.id)
-            pipe.pexpireat(pending, challenge.expires_at + 60_000, gt=True)
-            pipe.pexpireat(pending, challenge.expires_at + 60_000, nx=True)
-            await pipe.execute()
+        index_until = challenge.expires_at + 60_000
+        member = names.deadline_member(challenge.tenant_id, challenge.id)
+        await self._shared.execute_many(
+            [
+                ("SADD", route, challenge.tenant_id),
+                # Only extend: a longer-lived challenge of another tenant may share the route.
+                ("PEXPIREAT", route, index_until, "GT"),
+                ("PEXPIREAT", route, index_until, "NX"),
+                ("ZADD", names.deadlines, challenge.expires_at, member),
+            ]
+        )
+        keys = [
+            names.challenge(challenge.tenant_id, challenge.id),
+            names.pending(challenge.tenant_id, challenge.phone, challenge.virtual_number),
+        ]
+        keep_until = challenge.expires_at + RETENTION_AFTER_EXPIRY_MS
+        fields = [part for pair in challenge.to_redis_hash(code_hash).items() for part in pair]
+        now = challenge.created_at
+        args = ["create", now, self._min_event_id(now), keep_until, index_until, challenge.id, *fields]
+        await self._shared.run_script(self._script, keys, args)
 
     async def get(self, tenant_id: str, challenge_id: str) -> Challenge | None:
         raw = await self._redis.hgetall(self.names.challenge(tenant_id, challenge_id))

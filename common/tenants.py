@@ -22,6 +22,7 @@ from common.clock import now_ms
 from common.keyring import api_key_digest
 from common.names import TENANT_ID_PATTERN, Names
 from common.phones import to_e164
+from common.pipelining import SharedPipeline
 from common.redis import text
 
 # How many hex digits of a key's digest name it in listings and revoke-key: enough to be unique.
@@ -105,6 +106,8 @@ class TenantRegistry:
     def __init__(self, redis: Redis, names: Names) -> None:
         self._redis = redis
         self._names = names
+        # Every tenant API request reads its key and its tenant: concurrent ones share round trips.
+        self._shared = SharedPipeline(redis)
 
     # --- tenants ---------------------------------------------------------------------------
     async def create(self, tenant_id: str) -> str:
@@ -116,7 +119,7 @@ class TenantRegistry:
         return await self._issue(tenant_id)
 
     async def get(self, tenant_id: str) -> TenantRecord | None:
-        raw = await self._redis.hget(self._names.tenants, tenant_id)
+        raw = await self._shared.execute("HGET", self._names.tenants, tenant_id)
         return _tenant_decoder.decode(raw) if raw is not None else None
 
     async def list_all(self) -> list[TenantInfo]:
@@ -168,7 +171,7 @@ class TenantRegistry:
     # --- API keys --------------------------------------------------------------------------
     async def authenticate(self, api_key: str) -> str | None:
         """The tenant owning this key, or None (unknown, revoked, or past its grace period)."""
-        raw = await self._redis.hget(self._names.api_keys, api_key_digest(api_key))
+        raw = await self._shared.execute("HGET", self._names.api_keys, api_key_digest(api_key))
         if raw is None:
             return None
         record = _key_record(raw)
@@ -249,5 +252,5 @@ class TenantRegistry:
 
     async def number_owner(self, number: str) -> str | None:
         """The tenant that owns this virtual number, or None (shared or not ours)."""
-        owner = await self._redis.hget(self._names.number_owners, number)
+        owner = await self._shared.execute("HGET", self._names.number_owners, number)
         return text(owner) if owner is not None else None

@@ -14,6 +14,9 @@
 --            answers 'duplicate' + what the first application did ('verified' or 'applied')
 --            for a provider message applied before, else 'applied' + per challenge
 --            (id, status, attempts, event id or '')
+--   create:  KEYS = challenge, pending set;  ARGV[4] = keep the challenge until (ms),
+--            ARGV[5] = keep the pending set at least until (ms), ARGV[6] = challenge id,
+--            then field, value pairs of the new record: written whole, with its pending entry
 --   route:   KEYS = the route set (tenants with pending challenges for a sender and number),
 --            the SMS's judgement record;  ARGV[2] = record TTL (ms)
 --            answers the tenants the SMS is judged against, fixed at its first judgement:
@@ -66,6 +69,15 @@ if op == 'route' then
   local joined = table.concat(tenants, ',')
   redis.call('SET', KEYS[2], joined, 'PX', ARGV[2])
   return joined
+end
+
+if op == 'create' then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 7))
+  redis.call('PEXPIREAT', KEYS[1], ARGV[4])
+  redis.call('SADD', KEYS[2], ARGV[6])
+  redis.call('PEXPIREAT', KEYS[2], ARGV[5], 'GT')
+  redis.call('PEXPIREAT', KEYS[2], ARGV[5], 'NX')
+  return 'created'
 end
 
 if op == 'cancel' then
