@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections import deque
+from collections.abc import AsyncIterator, Callable
 from typing import cast
 
 import structlog
@@ -54,15 +55,39 @@ async def latest_cursor(redis: Redis, key: str) -> str | None:
 
 
 class Subscription:
+    """One socket's bounded mailbox of live entries, and whom to tell when one arrives.
+
+    An idle socket holds no task, no future and no buffer here: the mailbox is created with its
+    first entry, and ``on_entry`` starts the socket's sender only when there is something to
+    send. With thousands of idle sockets per process, every socket's fixed cost counts.
+    """
+
+    __slots__ = ("_entries", "_limit", "on_entry", "on_overflow", "overflowed")
+
     def __init__(self, limit: int) -> None:
-        self.queue: asyncio.Queue[Entry] = asyncio.Queue(maxsize=limit)
-        self.overflowed = asyncio.Event()
+        self._entries: deque[Entry] | None = None
+        self._limit = limit
+        self.overflowed = False
+        self.on_entry: Callable[[], None] = lambda: None
+        self.on_overflow: Callable[[], None] = lambda: None  # once, when the mailbox overflows
 
     def offer(self, entry: Entry) -> None:
-        try:
-            self.queue.put_nowait(entry)
-        except asyncio.QueueFull:
-            self.overflowed.set()
+        if self._entries is None:
+            self._entries = deque()
+        if len(self._entries) >= self._limit:
+            if not self.overflowed:
+                self.overflowed = True
+                self.on_overflow()
+            return
+        self._entries.append(entry)
+        self.on_entry()
+
+    def take(self) -> Entry | None:
+        """The oldest entry not yet taken, or None when there is none."""
+        if not self._entries:
+            self._entries = None
+            return None
+        return self._entries.popleft()
 
 
 class TenantFeed:

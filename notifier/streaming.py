@@ -28,25 +28,68 @@ async def _refuse_incoming(ws: web.WebSocketResponse) -> None:
             return
 
 
-async def _pump(
-    ws: web.WebSocketResponse,
-    subscription: Subscription,
-    last_sent: str | None,
-    wanted: Callable[[Entry], bool],
-    stream: str,
-    close_after_terminal: bool,
-) -> None:
-    last_key = cursor_key(last_sent) if last_sent else (-1, -1)
-    while True:
-        entry = await subscription.queue.get()
-        cursor, event = entry
-        if cursor_key(cursor) <= last_key or not wanted(entry):
-            continue
-        await ws.send_str(event_frame(cursor, event))
-        EVENTS_SENT.labels(stream=stream).inc()
-        last_key = cursor_key(cursor)
-        if close_after_terminal and event.terminal:
-            return
+class _Sender:
+    """Sends a subscription's entries in order; runs only while there is something to send."""
+
+    __slots__ = (
+        "_close_after_terminal",
+        "_done",
+        "_last_key",
+        "_stream",
+        "_subscription",
+        "_wanted",
+        "_ws",
+        "closing",
+        "task",
+    )
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        subscription: Subscription,
+        last_sent: str | None,
+        wanted: Callable[[Entry], bool],
+        stream: str,
+        close_after_terminal: bool,
+    ) -> None:
+        self._ws = ws
+        self._subscription = subscription
+        self._last_key = cursor_key(last_sent) if last_sent else (-1, -1)
+        self._wanted = wanted
+        self._stream = stream
+        self._close_after_terminal = close_after_terminal
+        self._done = False
+        self.task: asyncio.Task[None] | None = None
+        self.closing: asyncio.Task[bool] | None = None  # the close of a client that fell behind
+
+    def wake(self) -> None:
+        """An entry arrived: start sending unless a send is under way (it will take it too)."""
+        if not self._done and (self.task is None or self.task.done()):
+            self.task = asyncio.create_task(self._send_all())
+
+    def too_slow(self) -> None:
+        """The mailbox overflowed: stop sending and close with 1013 (resume with the last cursor)."""
+        SLOW_CLIENTS.inc()
+        log.info("client_too_slow", stream=self._stream)
+        self._done = True
+        if self.task is not None:
+            self.task.cancel()
+        self.closing = asyncio.create_task(
+            self._ws.close(code=TOO_SLOW, message=b"too far behind; resume with your last cursor")
+        )
+
+    async def _send_all(self) -> None:
+        while (entry := self._subscription.take()) is not None:
+            cursor, event = entry
+            if cursor_key(cursor) <= self._last_key or not self._wanted(entry):
+                continue
+            await self._ws.send_str(event_frame(cursor, event))
+            EVENTS_SENT.labels(stream=self._stream).inc()
+            self._last_key = cursor_key(cursor)
+            if self._close_after_terminal and event.terminal:
+                self._done = True
+                await self._ws.close(code=WSCloseCode.OK, message=b"challenge settled")
+                return
 
 
 async def stream_live(
@@ -58,20 +101,24 @@ async def stream_live(
     stream: str,
     close_after_terminal: bool = False,
 ) -> None:
-    """Forward live events until the client leaves, the stream ends, or the client falls behind."""
-    pump = asyncio.create_task(_pump(ws, subscription, last_sent, wanted, stream, close_after_terminal))
-    reader = asyncio.create_task(_refuse_incoming(ws))
-    overflow = asyncio.create_task(subscription.overflowed.wait())
-    tasks = {pump, reader, overflow}
+    """Forward live events until the client leaves, the stream ends, or the client falls behind.
+
+    The handler's own task reads; a sender task exists only while there are events to send.
+    Whoever ends the stream closes the socket (the sender after a terminal event, the overflow
+    callback for a slow client), and the handler's read then ends as well.
+    """
+    sender = _Sender(ws, subscription, last_sent, wanted, stream, close_after_terminal)
+    subscription.on_entry = sender.wake
+    subscription.on_overflow = sender.too_slow
+    sender.wake()  # entries may have arrived between subscribing and now
     try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        await _refuse_incoming(ws)
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    if overflow in done:
-        SLOW_CLIENTS.inc()
-        log.info("client_too_slow", stream=stream)
-        await ws.close(code=TOO_SLOW, message=b"too far behind; resume with your last cursor")
-    elif pump in done and pump.exception() is None:
-        await ws.close(code=WSCloseCode.OK, message=b"challenge settled")
+        subscription.on_entry = subscription.on_overflow = _nothing
+        if sender.task is not None:
+            sender.task.cancel()
+        await asyncio.gather(*(t for t in (sender.task, sender.closing) if t is not None), return_exceptions=True)
+
+
+def _nothing() -> None:
+    pass
