@@ -72,12 +72,14 @@ class Subscription:
         self.on_overflow: Callable[[], None] = lambda: None  # once, when the mailbox overflows
 
     def offer(self, entry: Entry) -> None:
+        """Queue an entry; past the limit, take no more (a gap must never reach the socket)."""
+        if self.overflowed:
+            return
         if self._entries is None:
             self._entries = deque()
         if len(self._entries) >= self._limit:
-            if not self.overflowed:
-                self.overflowed = True
-                self.on_overflow()
+            self.overflowed = True
+            self.on_overflow()
             return
         self._entries.append(entry)
         self.on_entry()

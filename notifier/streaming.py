@@ -17,6 +17,8 @@ log = structlog.get_logger(__name__)
 
 # WSCloseCode.TRY_AGAIN_LATER: "too slow, resume with your last cursor"
 TOO_SLOW = 1013
+# How long a client that fell behind gets to take what its mailbox holds before the 1013.
+FLUSH_BEFORE_CLOSE_S = 1.0
 
 
 async def _refuse_incoming(ws: web.WebSocketResponse) -> None:
@@ -29,16 +31,23 @@ async def _refuse_incoming(ws: web.WebSocketResponse) -> None:
 
 
 class _Sender:
-    """Sends a subscription's entries in order; runs only while there is something to send."""
+    """Sends a subscription's entries in order; runs only while there is something to send.
+
+    It never closes the socket itself: aiohttp drops the connection without the closing
+    handshake when a socket is closed while another task reads it. It asks the handler, whose
+    task reads, to close (``end``), by cancelling that read.
+    """
 
     __slots__ = (
         "_close_after_terminal",
         "_done",
+        "_handler",
         "_last_key",
         "_stream",
         "_subscription",
         "_wanted",
         "_ws",
+        "close_with",
         "closing",
         "task",
     )
@@ -58,25 +67,44 @@ class _Sender:
         self._wanted = wanted
         self._stream = stream
         self._close_after_terminal = close_after_terminal
+        self._handler = asyncio.current_task()
         self._done = False
         self.task: asyncio.Task[None] | None = None
-        self.closing: asyncio.Task[bool] | None = None  # the close of a client that fell behind
+        self.closing: asyncio.Task[None] | None = None  # the end of a client that fell behind
+        self.close_with: tuple[int, bytes] | None = None
 
     def wake(self) -> None:
         """An entry arrived: start sending unless a send is under way (it will take it too)."""
         if not self._done and (self.task is None or self.task.done()):
             self.task = asyncio.create_task(self._send_all())
 
+    def end(self, code: int, message: bytes) -> None:
+        """Have the handler close the socket with this code (its read is interrupted)."""
+        if self.close_with is None and self._handler is not None:
+            self._done = True
+            self.close_with = (code, message)
+            self._handler.cancel()
+
+    def stop(self) -> None:
+        """The handler no longer reads: nothing may interrupt it any more."""
+        self._done = True
+        self._handler = None
+
     def too_slow(self) -> None:
-        """The mailbox overflowed: stop sending and close with 1013 (resume with the last cursor)."""
+        """The mailbox overflowed: send what it holds, then close with 1013 (resume with the last cursor)."""
         SLOW_CLIENTS.inc()
         log.info("client_too_slow", stream=self._stream)
-        self._done = True
-        if self.task is not None:
-            self.task.cancel()
-        self.closing = asyncio.create_task(
-            self._ws.close(code=TOO_SLOW, message=b"too far behind; resume with your last cursor")
-        )
+        self.closing = asyncio.create_task(self._end_too_slow())
+
+    async def _end_too_slow(self) -> None:
+        # What the mailbox holds is contiguous: sending it lets the client resume just after it.
+        # A client too slow to take even that within the moment is closed all the same.
+        if self.task is not None and not self.task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(self.task), FLUSH_BEFORE_CLOSE_S)
+            except TimeoutError:
+                self.task.cancel()
+        self.end(TOO_SLOW, b"too far behind; resume with your last cursor")
 
     async def _send_all(self) -> None:
         while (entry := self._subscription.take()) is not None:
@@ -87,8 +115,7 @@ class _Sender:
             EVENTS_SENT.labels(stream=self._stream).inc()
             self._last_key = cursor_key(cursor)
             if self._close_after_terminal and event.terminal:
-                self._done = True
-                await self._ws.close(code=WSCloseCode.OK, message=b"challenge settled")
+                self.end(WSCloseCode.OK, b"challenge settled")
                 return
 
 
@@ -104,8 +131,6 @@ async def stream_live(
     """Forward live events until the client leaves, the stream ends, or the client falls behind.
 
     The handler's own task reads; a sender task exists only while there are events to send.
-    Whoever ends the stream closes the socket (the sender after a terminal event, the overflow
-    callback for a slow client), and the handler's read then ends as well.
     """
     sender = _Sender(ws, subscription, last_sent, wanted, stream, close_after_terminal)
     subscription.on_entry = sender.wake
@@ -113,11 +138,20 @@ async def stream_live(
     sender.wake()  # entries may have arrived between subscribing and now
     try:
         await _refuse_incoming(ws)
+    except asyncio.CancelledError:
+        # The sender's request to close, unless the handler itself is being cancelled too.
+        handler = asyncio.current_task()
+        if sender.close_with is None or handler is None or handler.uncancel() > 0:
+            raise
     finally:
         subscription.on_entry = subscription.on_overflow = _nothing
+        sender.stop()
         if sender.task is not None:
             sender.task.cancel()
         await asyncio.gather(*(t for t in (sender.task, sender.closing) if t is not None), return_exceptions=True)
+    if sender.close_with is not None:
+        code, message = sender.close_with
+        await ws.close(code=code, message=message)
 
 
 def _nothing() -> None:

@@ -47,9 +47,11 @@ async def test_generic_sms_verifies_and_both_sockets_hear_it(pipeline: Pipeline)
     watched = await next_frame(challenge_ws)
     assert watched["type"] == "challenge.verified"
     assert watched["cursor"] == event["cursor"]
-    # The challenge socket ends after a terminal event.
+    # The challenge socket ends after a terminal event, with a closing handshake (not a dropped 1006).
     closing = await challenge_ws.receive()
-    assert closing.type.name in ("CLOSE", "CLOSED")
+    assert closing.type.name == "CLOSE"
+    assert (closing.data, closing.extra) == (1000, "challenge settled")
+    assert challenge_ws.close_code == 1000
 
     after = await pipeline.get(challenge["id"])
     assert after["status"] == "verified"
