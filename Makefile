@@ -13,10 +13,11 @@ help:  ## list the targets
 install: $(VENV)/.installed  ## virtualenv with revotp and its test tools
 
 # uv installs the same packages as pip in a few seconds instead of half a minute; where uv
-# cannot be fetched, pip does the install.
+# cannot be fetched, pip does the install. Bytecode is compiled at install, as pip does: with
+# PYTHONDONTWRITEBYTECODE set, every test subprocess would otherwise compile its imports anew.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	( $(BIN)/pip install --quiet uv && $(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[test]' ) \
+	( $(BIN)/pip install --quiet uv && $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[test]' ) \
 		|| $(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
