@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 import sys
 import time
@@ -103,5 +104,8 @@ async def start_app(app: web.Application, host: str, port: int) -> web.AppRunner
     runner = app_runner(app, shutdown_timeout_s=SHUTDOWN_TIMEOUT_S)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
+    # Everything built at start lives as long as the process: out of the collector's way, so
+    # that a full collection under load scans only what requests allocated (shorter pauses).
+    gc.freeze()
     log.info("listening", host=host, port=port)
     return runner
