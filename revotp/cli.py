@@ -88,7 +88,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.command == "replay":
         from revotp.replay.command import run as replay
 
-        sys.exit(run_tool(replay(settings, args)))
+        try:
+            sys.exit(run_tool(replay(settings, args)))
+        except KeyboardInterrupt:
+            sys.exit("revotp replay: interrupted; no report")
     elif args.command == "tenant":
         sys.exit(run_tool(tools.manage_tenant(settings, args)))
     else:
