@@ -5,6 +5,15 @@ import structlog
 
 from common.logging import configure
 
+
+@pytest.fixture(autouse=True)
+def _unconfigured_afterwards():
+    """``configure`` caches loggers on first use; later tests in this process (which capture
+    logs) need structlog as it was."""
+    yield
+    structlog.reset_defaults()
+
+
 # Built at run time, so that only a leak of frame values (not a source line) could show it.
 SECRET = "".join(["48", "39", "20"])  # noqa: FLY002 - never written whole in this file
 
