@@ -20,7 +20,8 @@ def print_report(console: Console, report: Report, *, title: str) -> None:
     for status, count in report.refused.items():
         table.add_row(f"  refused: {status}", f"{count:,}")
     for verdict, count in report.verdicts.items():
-        table.add_row(f"  verdict: {verdict.removeprefix('challenge.')}", f"{count:,}")
+        name = "none (unmatched: no challenge, a retry, or dropped)" if verdict == "none" else verdict
+        table.add_row(f"  verdict: {name.removeprefix('challenge.')}", f"{count:,}")
     if report.expected:
         table.add_row("as expected", f"{report.as_expected:,} of {report.expected:,}")
     table.add_row("sent / accepted per s", f"{report.sent_per_s:,.0f} / {report.accepted_per_s:,.0f}")
