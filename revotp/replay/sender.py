@@ -12,6 +12,7 @@ import ctypes
 import json
 import multiprocessing
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -169,8 +170,15 @@ def _child_send(
 async def send_plan(
     plan: Sequence[PlannedSms], target: Target, pace: Pace, *, processes: int, counters: Counters
 ) -> list[Sent]:
-    """Send the whole plan, split round-robin over ``processes`` (1: in this process)."""
+    """Send the whole plan, split over ``processes`` (1: in this process).
+
+    Each sender's SMS go to one process, which sends them in plan order: a provider's retry is
+    never sent before its original by another process.
+    """
     schedule = list(zip(plan, pace.offsets(plan), strict=True))
+    shares: list[list[tuple[PlannedSms, float]]] = [[] for _ in range(processes)]
+    for planned, offset in schedule:
+        shares[zlib.crc32(planned.sms.sender.encode()) % processes].append((planned, offset))
     if processes == 1:
         return await send_share(schedule, target, pace, time.monotonic(), 0, counters)
     share = pace.share(processes)
@@ -182,11 +190,11 @@ async def send_plan(
         await asyncio.gather(*warmed)
         start_at = time.monotonic() + 0.2
         futures = [
-            loop.run_in_executor(pool, _child_send, schedule[slot::processes], target, share, start_at, slot)
+            loop.run_in_executor(pool, _child_send, shares[slot], target, share, start_at, slot)
             for slot in range(processes)
         ]
-        shares = await asyncio.gather(*futures)
-    return sorted((sent for share_results in shares for sent in share_results), key=lambda sent: sent.index)
+        results = await asyncio.gather(*futures)
+    return sorted((sent for share_results in results for sent in share_results), key=lambda sent: sent.index)
 
 
 def _warm() -> None:
