@@ -50,6 +50,7 @@ def _table(raw: RawLimits, runs: list[EndToEnd], paced: list[PacedLatency], memo
             ),
             f"| ↳ webhooks accepted while sending | {run.accepted_per_s:,.0f}/s | {run.accepted_per_s / raw.handler:.2f}x web |",
             f"| ↳ latency webhook → verdict at saturation, p50 / p99 | {run.p50_ms:.0f} / {run.p99_ms:.0f} ms | |",
+            f"| ↳ CPU per verified SMS: {_cpu(run.cpu_ms_per_sms)} | {sum(run.cpu_ms_per_sms.values()):.2f} ms | |",
         ]
     for load in paced:
         rows.append(
@@ -67,6 +68,10 @@ def _table(raw: RawLimits, runs: list[EndToEnd], paced: list[PacedLatency], memo
         f"| ↳ one event's fan-out to all of them, p50 / max | {sockets.fanout_p50_ms:.0f} / {sockets.fanout_max_ms:.0f} ms | |"
     )
     return "\n".join(rows)
+
+
+def _cpu(by_part: dict[str, float]) -> str:
+    return ", ".join(f"{part} {ms:.2f}" for part, ms in by_part.items())
 
 
 async def main(args: argparse.Namespace) -> None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.cpu import broker_pids, snapshot
 from tests.chaos.deployment import Deployment
 
 NUMBER_RATE_LIMIT = "1000000/1"
@@ -32,6 +34,19 @@ class EndToEnd:
     creates_per_s: float
     p50_ms: float
     p99_ms: float
+    cpu_ms_per_sms: dict[str, float]  # by part (ingest, matchers, notifier, RabbitMQ, Redis, client)
+
+
+def _parts(deployment: Deployment) -> dict[str, list[int]]:
+    """The processes whose CPU the run spends, by part."""
+    processes = deployment.processes
+    return {
+        "ingest": [processes["ingest"].process.pid],
+        "matchers": [p.process.pid for name, p in processes.items() if name.startswith("matcher")],
+        "notifier": [processes["notifier"].process.pid],
+        **broker_pids(),
+        "client": [os.getpid()],
+    }
 
 
 @contextlib.asynccontextmanager
@@ -84,12 +99,15 @@ async def end_to_end(deployment: Deployment, *, matchers: int, sms: int, concurr
             sent_at[challenge["id"]] = time.perf_counter()
             await deployment.deliver({**message, "text": challenge["code"]}, within=300)
 
+    parts = _parts(deployment)
+    cpu_before = snapshot(parts)
     started = time.perf_counter()
     await asyncio.gather(*(send(challenge) for challenge in challenges))
     accepted_per_s = sms / (time.perf_counter() - started)
     await asyncio.wait_for(verdicts_done.wait(), 300)
     elapsed = time.perf_counter() - started
     await reader
+    cpu_after = snapshot(parts)
     await ws.close()
     latencies.sort()
     return EndToEnd(
@@ -101,6 +119,7 @@ async def end_to_end(deployment: Deployment, *, matchers: int, sms: int, concurr
         creates_per_s=creates_per_s,
         p50_ms=latencies[len(latencies) // 2] * 1000,
         p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
+        cpu_ms_per_sms={part: (cpu_after[part] - cpu_before[part]) * 1000 / sms for part in parts},
     )
 
 

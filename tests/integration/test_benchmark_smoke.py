@@ -36,5 +36,8 @@ async def test_a_small_benchmark_run_prints_every_ratio():
     assert ratios[:2] == [1.0, 1.0]
     assert all(ratio > 0 for ratio in ratios[2:])
     assert re.search(r"\| ↳ latency webhook → verdict at [\d,]+/s offered .* \| \d+ / \d+ / \d+ ms \|", table)
+    cpu = re.search(r"\| ↳ CPU per verified SMS: ingest ([\d.]+), matchers ([\d.]+), .* \| ([\d.]+) ms \|", table)
+    assert cpu, table
+    assert 0 < float(cpu[1]) <= float(cpu[3])  # ingest did work, and is part of the total
     # 200 challenges are too few for a meaningful figure (other writers add noise): only its presence.
     assert re.search(r"\| Redis memory per pending challenge \| -?[\d,]+ B \|", table)
