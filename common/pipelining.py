@@ -5,10 +5,15 @@ the round trip are shared (group commit, ``common/batching.py``). A script runs 
 is loaded again if Redis forgot it (a restart), so no ``SCRIPT EXISTS`` precedes a pipeline.
 Every script call stays atomic on its own: batching changes when commands travel, not what
 each one does.
+
+Given a client without a per-reply socket timeout (``RedisResources`` opens one for this), a
+round trip is bounded once, as a whole: redis-py's per-reply timeout costs about 5 µs per
+command, close to half of what a pipelined command costs it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,8 +28,9 @@ Command = tuple[EncodableT, ...]
 
 
 class SharedPipeline:
-    def __init__(self, redis: Redis, *, max_commands: int = 512) -> None:
+    def __init__(self, redis: Redis, *, max_commands: int = 512, round_trip_timeout_s: float | None = None) -> None:
         self._redis = redis
+        self._timeout_s = round_trip_timeout_s
         self._group: GroupCommit[Command, Any] = GroupCommit(self._send, max_items=max_commands)
         self.round_trips = 0  # pipelines sent, for tests and profiles
 
@@ -52,7 +58,7 @@ class SharedPipeline:
 
     async def _send(self, commands: list[Command]) -> list[Any]:
         self.round_trips += 1
-        async with self._redis.pipeline(transaction=False) as pipe:
+        async with asyncio.timeout(self._timeout_s), self._redis.pipeline(transaction=False) as pipe:
             for command in commands:
                 pipe.execute_command(*command)
             return list(await pipe.execute(raise_on_error=False))

@@ -36,7 +36,13 @@ def text(value: object) -> str:
 POOL_WAIT_S = 5.0
 
 
-async def connect_redis(url: str, *, attempts: int = 10, max_connections: int = 256) -> Redis:
+# How long one command (or one shared pipeline, common/pipelining.py) may wait for its reply.
+REPLY_TIMEOUT_S = 10.0
+
+
+async def connect_redis(
+    url: str, *, attempts: int = 10, max_connections: int = 256, socket_timeout: float | None = REPLY_TIMEOUT_S
+) -> Redis:
     """A client that replaces dead pooled connections on its own, and queues a burst.
 
     After a Redis restart every pooled connection is dead; without an explicit retry policy
@@ -51,7 +57,7 @@ async def connect_redis(url: str, *, attempts: int = 10, max_connections: int = 
         max_connections=max_connections,
         timeout=POOL_WAIT_S,
         health_check_interval=10,
-        socket_timeout=10,
+        socket_timeout=socket_timeout,
         retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
         retry_on_error=retry_on_error,
     )

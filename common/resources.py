@@ -12,12 +12,17 @@ from redis.asyncio import Redis
 from common.closing import bounded
 from common.keyring import Keyring
 from common.names import Names
-from common.redis import connect_redis, load_keyring
+from common.pipelining import SharedPipeline
+from common.redis import REPLY_TIMEOUT_S, connect_redis, load_keyring
 from common.settings import Settings
 from common.store import ChallengeStore
 from common.tenants import TenantRegistry
 
 log = structlog.get_logger(__name__)
+
+
+# Connections of the shared pipelines: one round trip in flight per pipeline, and a few pipelines.
+PIPELINED_CONNECTIONS = 8
 
 
 @dataclass(frozen=True)
@@ -27,21 +32,30 @@ class RedisResources:
     keyring: Keyring
     store: ChallengeStore
     tenants: TenantRegistry
+    # The hot paths' round trips, on connections without a per-reply timeout (bounded per trip).
+    pipelined: Redis
+    shared: SharedPipeline
 
     @classmethod
     async def open(cls, settings: Settings) -> RedisResources:
         names = Names(settings.namespace)
         redis = await connect_redis(settings.redis_url)
+        pipelined = await connect_redis(settings.redis_url, max_connections=PIPELINED_CONNECTIONS, socket_timeout=None)
+        shared = SharedPipeline(pipelined, round_trip_timeout_s=REPLY_TIMEOUT_S)
+        retention_ms = settings.event_retention_s * 1000
         return cls(
             redis=redis,
             names=names,
             keyring=await load_keyring(redis, settings, names),
-            store=ChallengeStore(redis, names, event_retention_ms=settings.event_retention_s * 1000),
-            tenants=TenantRegistry(redis, names),
+            store=ChallengeStore(redis, names, event_retention_ms=retention_ms, shared=shared),
+            tenants=TenantRegistry(redis, names, shared=shared),
+            pipelined=pipelined,
+            shared=shared,
         )
 
     async def close(self) -> None:
         await self.redis.aclose()
+        await self.pipelined.aclose()
 
 
 SETTINGS = web.AppKey("settings", Settings)

@@ -56,13 +56,15 @@ class MatchResult(msgspec.Struct, frozen=True):
 
 
 class ChallengeStore:
-    def __init__(self, redis: Redis, names: Names, *, event_retention_ms: int) -> None:
+    def __init__(
+        self, redis: Redis, names: Names, *, event_retention_ms: int, shared: SharedPipeline | None = None
+    ) -> None:
         self._redis = redis
         self.names = names
         self._retention_ms = event_retention_ms
         self._script = redis.register_script(_SCRIPT)
         # Hot paths (judging SMS, creating challenges): concurrent callers share round trips.
-        self._shared = SharedPipeline(redis)
+        self._shared = shared or SharedPipeline(redis)
 
     def _min_event_id(self, now_ms: int) -> str:
         return str(now_ms - self._retention_ms)

@@ -103,11 +103,11 @@ def _key_record(raw: bytes | str) -> KeyRecord:
 
 
 class TenantRegistry:
-    def __init__(self, redis: Redis, names: Names) -> None:
+    def __init__(self, redis: Redis, names: Names, *, shared: SharedPipeline | None = None) -> None:
         self._redis = redis
         self._names = names
         # Every tenant API request reads its key and its tenant: concurrent ones share round trips.
-        self._shared = SharedPipeline(redis)
+        self._shared = shared or SharedPipeline(redis)
 
     # --- tenants ---------------------------------------------------------------------------
     async def create(self, tenant_id: str) -> str:

@@ -14,6 +14,7 @@ from common.closing import bounded
 from common.health import ReadinessCheck, add_health_routes
 from common.names import Names
 from common.publisher import Publisher
+from common.redis import REPLY_TIMEOUT_S
 from common.resources import redis_ctx
 from common.runtime import serve_app
 from common.settings import Limit, Settings
@@ -32,8 +33,9 @@ async def guards_ctx(app: web.Application) -> AsyncIterator[None]:
     resources, settings = app[keys.RESOURCES], app[keys.SETTINGS]
     app[keys.IDEMPOTENCY] = IdempotencyCache(resources.redis, resources.names, resources.keyring)
     app[keys.RATE_LIMITER] = SmsRateLimiter(
-        resources.redis,
+        resources.pipelined,
         resources.names,
+        round_trip_timeout_s=REPLY_TIMEOUT_S,
         per_sender=Limit.parse(settings.sender_rate_limit, "REVOTP_SENDER_RATE_LIMIT"),
         per_number=Limit.parse(settings.number_rate_limit, "REVOTP_NUMBER_RATE_LIMIT"),
     )

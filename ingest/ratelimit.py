@@ -22,6 +22,7 @@ limiter lets SMS through: losing real SMS is worse than a short lapse of the lim
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import math
 import time
@@ -73,8 +74,18 @@ class Admission:
 
 
 class SmsRateLimiter:
-    def __init__(self, redis: Redis, names: Names, *, per_sender: Limit, per_number: Limit) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        names: Names,
+        *,
+        per_sender: Limit,
+        per_number: Limit,
+        round_trip_timeout_s: float | None = None,
+    ) -> None:
+        # ``redis`` may be a client without a per-reply timeout: each round trip is bounded whole.
         self._redis = redis
+        self._timeout_s = round_trip_timeout_s
         self._names = names
         self._per_sender = per_sender
         self._per_number = per_number
@@ -109,7 +120,7 @@ class SmsRateLimiter:
         if not undo:
             return
         try:
-            async with self._redis.pipeline(transaction=False) as pipe:
+            async with asyncio.timeout(self._timeout_s), self._redis.pipeline(transaction=False) as pipe:
                 for command, key in undo:
                     getattr(pipe, command)(key)
                 await pipe.execute()
@@ -128,7 +139,7 @@ class SmsRateLimiter:
 
     async def _run_admission(self, batch: list[tuple[InboundSms, float]]) -> list[object]:
         window_ms = self._per_sender.window_s * 2000
-        async with self._redis.pipeline(transaction=False) as pipe:
+        async with asyncio.timeout(self._timeout_s), self._redis.pipeline(transaction=False) as pipe:
             for sms, now in batch:
                 keys = [self._marker(sms), self._sender_key(sms, now)]
                 args: list[EncodableT] = [ADMISSION_TTL_MS, self._per_sender.count, window_ms]
@@ -145,7 +156,7 @@ class SmsRateLimiter:
         return undo
 
     async def _count_numbers(self, keys: list[str]) -> list[bool]:
-        async with self._redis.pipeline(transaction=False) as pipe:
+        async with asyncio.timeout(self._timeout_s), self._redis.pipeline(transaction=False) as pipe:
             for key in keys:
                 pipe.incr(key)
                 pipe.expire(key, self._per_number.window_s * 2, nx=True)

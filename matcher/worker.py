@@ -35,6 +35,7 @@ class Worker:
         self.settings = settings
         self._sweep = sweep
         self.redis: Redis | None = None
+        self._resources: RedisResources | None = None
         self.connection: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
         self._queue: AbstractQueue | None = None
@@ -81,7 +82,7 @@ class Worker:
 
     async def _connect(self) -> tuple[AbstractQueue, SmsConsumer, Sweeper]:
         settings = self.settings
-        resources = await RedisResources.open(settings)
+        resources = self._resources = await RedisResources.open(settings)
         self.redis = resources.redis
         names, store = resources.names, resources.store
         self.connection = await connect_amqp(settings.amqp_url, name="revotp-matcher")
@@ -126,8 +127,8 @@ class Worker:
             await bounded(self._channel.close(), "close_channel")
         if self.connection is not None:
             await bounded(self.connection.close(), "close_rabbitmq")
-        if self.redis is not None:
-            await bounded(self.redis.aclose(), "close_redis")
+        if self._resources is not None:
+            await bounded(self._resources.close(), "close_redis")
         log.info(
             "matcher_stopped",
             in_flight=in_flight,

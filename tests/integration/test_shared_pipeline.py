@@ -10,6 +10,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from common.pipelining import SharedPipeline
+from tests.integration.conftest import REDIS_URL
 from tests.support.brokers import OwnRedis
 
 ECHO = "return {KEYS[1], ARGV[1]}"
@@ -56,3 +57,16 @@ async def test_a_burst_larger_than_one_pipeline_is_split_and_answered_in_order(r
     replies = await asyncio.gather(*(shared.execute("ECHO", f"m{n}") for n in range(count)))
     assert replies == [f"m{n}".encode() for n in range(count)]
     assert shared.round_trips == {1: 1, 700: 3}[count]  # 256 + 256 + 188
+
+
+async def test_a_round_trip_is_bounded_as_a_whole_when_replies_have_no_timeout(namespace: str):
+    # The hot paths' client has no per-reply socket timeout; the pipeline's own bound stands in.
+    redis = Redis.from_url(REDIS_URL, socket_timeout=None)
+    try:
+        shared = SharedPipeline(redis, round_trip_timeout_s=0.2)
+        with pytest.raises(TimeoutError) as raised:
+            await shared.execute("BLPOP", f"{namespace}:never", 5)
+        assert isinstance(raised.value, OSError)  # so every caller treats it as Redis unreachable
+        assert await shared.execute("ECHO", "after") == b"after"  # the next round trip works
+    finally:
+        await redis.aclose()
