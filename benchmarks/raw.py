@@ -110,4 +110,5 @@ async def redis_round_trips(url: str, count: int, concurrency: int) -> float:
         await asyncio.gather(*(one(n) for n in range(count)))
         return count / (time.perf_counter() - started)
     finally:
+        await redis.delete(*(f"{key}:{n}" for n in range(min(count, 100))))
         await redis.aclose()
