@@ -37,6 +37,20 @@ def broker_pids() -> dict[str, list[int]]:
     return found
 
 
-def snapshot(parts: Mapping[str, list[int]]) -> dict[str, float]:
-    """CPU seconds so far of each named part (the sum over its processes)."""
-    return {name: sum(cpu_seconds(pid) for pid in pids) for name, pids in parts.items()}
+Snapshot = dict[str, dict[int, float]]
+
+
+def snapshot(parts: Mapping[str, list[int]]) -> Snapshot:
+    """CPU seconds so far of each process of each named part."""
+    return {name: {pid: cpu_seconds(pid) for pid in pids} for name, pids in parts.items()}
+
+
+def spent(before: Snapshot, after: Snapshot) -> dict[str, float]:
+    """CPU seconds each part spent in between, over the processes alive at both ends: one that
+    ended meanwhile (a test's private broker on a shared machine, say) is left out, not negative."""
+    return {
+        name: sum(
+            max(0.0, after[name][pid] - start) for pid, start in processes.items() if after[name].get(pid, 0.0) > 0.0
+        )
+        for name, processes in before.items()
+    }

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.cpu import broker_pids, snapshot
+from benchmarks.cpu import broker_pids, snapshot, spent
 from tests.chaos.deployment import Deployment
 
 NUMBER_RATE_LIMIT = "1000000/1"
@@ -119,7 +119,7 @@ async def end_to_end(deployment: Deployment, *, matchers: int, sms: int, concurr
         creates_per_s=creates_per_s,
         p50_ms=latencies[len(latencies) // 2] * 1000,
         p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
-        cpu_ms_per_sms={part: (cpu_after[part] - cpu_before[part]) * 1000 / sms for part in parts},
+        cpu_ms_per_sms={part: seconds * 1000 / sms for part, seconds in spent(cpu_before, cpu_after).items()},
     )
 
 

@@ -36,8 +36,11 @@ async def test_a_small_benchmark_run_prints_every_ratio():
     assert ratios[:2] == [1.0, 1.0]
     assert all(ratio > 0 for ratio in ratios[2:])
     assert re.search(r"\| ↳ latency webhook → verdict at [\d,]+/s offered .* \| \d+ / \d+ / \d+ ms \|", table)
-    cpu = re.search(r"\| ↳ CPU per verified SMS: ingest ([\d.]+), matchers ([\d.]+), .* \| ([\d.]+) ms \|", table)
+    cpu = re.search(r"\| ↳ CPU per verified SMS: (.*) \| (-?[\d.]+) ms \|", table)
     assert cpu, table
-    assert 0 < float(cpu[1]) <= float(cpu[3])  # ingest did work, and is part of the total
-    # 200 challenges are too few for a meaningful figure (other writers add noise): only its presence.
-    assert re.search(r"\| Redis memory per pending challenge \| -?[\d,]+ B \|", table)
+    parts = {part: float(ms) for part, ms in (item.rsplit(" ", 1) for item in cpu[1].split(", "))}
+    assert set(parts) == {"ingest", "matchers", "notifier", "RabbitMQ", "Redis", "client"}
+    # /proc counts in 10 ms ticks, so a small run may show 0 for a part; never less (a test's
+    # private broker ending during the run once made Redis negative).
+    assert all(ms >= 0 for ms in parts.values()), parts
+    assert float(cpu[2]) > 0
