@@ -43,23 +43,18 @@ class InboundSms(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _encoder = msgspec.json.Encoder()
-_decoder = msgspec.json.Decoder(InboundSms)
-_many_decoder = msgspec.json.Decoder(InboundSms | list[InboundSms])
-
-
-def encode(sms: InboundSms) -> bytes:
-    return _encoder.encode(sms)
+_decoder = msgspec.json.Decoder(InboundSms | list[InboundSms])
 
 
 def encode_many(batch: Sequence[InboundSms]) -> bytes:
-    """One SMS as its object (as ``encode``), several as a JSON array of them."""
+    """One SMS as its object, several as a JSON array of them."""
     return _encoder.encode(batch[0] if len(batch) == 1 else list(batch))
 
 
 def decode_many(body: bytes) -> list[InboundSms]:
     """The SMS of a message body: one object, or a non-empty array of them."""
     try:
-        decoded = _many_decoder.decode(body)
+        decoded = _decoder.decode(body)
     except JSON_INPUT_ERRORS as exc:
         raise MessageDecodeError(str(exc)) from exc
     batch = decoded if isinstance(decoded, list) else [decoded]
@@ -69,13 +64,3 @@ def decode_many(body: bytes) -> list[InboundSms]:
         if sms.schema_version != SCHEMA_VERSION:
             raise MessageDecodeError(f"unsupported schema_version {sms.schema_version}")
     return batch
-
-
-def decode(body: bytes) -> InboundSms:
-    try:
-        sms = _decoder.decode(body)
-    except JSON_INPUT_ERRORS as exc:
-        raise MessageDecodeError(str(exc)) from exc
-    if sms.schema_version != SCHEMA_VERSION:
-        raise MessageDecodeError(f"unsupported schema_version {sms.schema_version}")
-    return sms

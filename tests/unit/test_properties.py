@@ -76,11 +76,13 @@ def test_phone_reading_never_fails(raw, region):
 @given(st.binary(max_size=600))
 def test_a_queue_message_is_an_inbound_sms_or_a_poison_message(body):
     try:
-        sms = messages.decode(body)
+        batch = messages.decode_many(body)
     except messages.MessageDecodeError:
         return
-    assert isinstance(sms, messages.InboundSms)
-    assert sms.schema_version == messages.SCHEMA_VERSION
+    assert batch
+    for sms in batch:
+        assert isinstance(sms, messages.InboundSms)
+        assert sms.schema_version == messages.SCHEMA_VERSION
 
 
 @FAST
