@@ -50,11 +50,19 @@ class SharedPipeline:
         return replies
 
     async def run_script(self, script: AsyncScript, keys: Sequence[str], args: Sequence[EncodableT]) -> Any:
+        [reply] = await self.run_scripts(script, [(keys, args)])
+        return reply
+
+    async def run_scripts(
+        self, script: AsyncScript, calls: Sequence[tuple[Sequence[str], Sequence[EncodableT]]]
+    ) -> list[Any]:
+        """Several calls of one script, in one round trip; each stays its own atomic step."""
+        commands: list[Command] = [("EVALSHA", script.sha, len(keys), *keys, *args) for keys, args in calls]
         try:
-            return await self.execute("EVALSHA", script.sha, len(keys), *keys, *args)
+            return await self.execute_many(commands)
         except NoScriptError:
             await self._redis.script_load(script.script)
-            return await self.execute("EVALSHA", script.sha, len(keys), *keys, *args)
+            return await self.execute_many(commands)
 
     async def _send(self, commands: list[Command]) -> list[Any]:
         self.round_trips += 1

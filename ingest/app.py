@@ -14,7 +14,6 @@ from common.closing import bounded
 from common.health import ReadinessCheck, add_health_routes
 from common.names import Names
 from common.publisher import Publisher
-from common.redis import REPLY_TIMEOUT_S
 from common.resources import redis_ctx
 from common.runtime import serve_app
 from common.settings import Limit, Settings
@@ -33,9 +32,9 @@ async def guards_ctx(app: web.Application) -> AsyncIterator[None]:
     resources, settings = app[keys.RESOURCES], app[keys.SETTINGS]
     app[keys.IDEMPOTENCY] = IdempotencyCache(resources.redis, resources.names, resources.keyring)
     app[keys.RATE_LIMITER] = SmsRateLimiter(
-        resources.pipelined,
+        resources.redis,
         resources.names,
-        round_trip_timeout_s=REPLY_TIMEOUT_S,
+        shared=resources.shared,
         per_sender=Limit.parse(settings.sender_rate_limit, "REVOTP_SENDER_RATE_LIMIT"),
         per_number=Limit.parse(settings.number_rate_limit, "REVOTP_NUMBER_RATE_LIMIT"),
     )

@@ -22,7 +22,6 @@ limiter lets SMS through: losing real SMS is worse than a short lapse of the lim
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import math
 import time
@@ -31,12 +30,11 @@ from importlib import resources
 
 import structlog
 from redis.asyncio import Redis
-from redis.exceptions import NoScriptError
 from redis.typing import EncodableT
 
-from common.batching import GroupCommit
 from common.messages import InboundSms
 from common.names import Names
+from common.pipelining import SharedPipeline
 from common.redis import TRANSIENT_ERRORS, text
 from common.settings import Limit
 
@@ -66,7 +64,7 @@ class Admission:
         self.decisions = decisions
         # Over a virtual number's capacity: the request must be refused; nothing stays counted.
         self.retry_after_s = retry_after_s
-        self._undo: list[tuple[str, str]] = []  # (command, key) run by release()
+        self._undo: list[tuple[str, str]] = []  # (Redis command, key) run by release()
 
     @property
     def busy(self) -> bool:
@@ -81,30 +79,26 @@ class SmsRateLimiter:
         *,
         per_sender: Limit,
         per_number: Limit,
-        round_trip_timeout_s: float | None = None,
+        shared: SharedPipeline | None = None,
     ) -> None:
-        # ``redis`` may be a client without a per-reply timeout: each round trip is bounded whole.
-        self._redis = redis
-        self._timeout_s = round_trip_timeout_s
         self._names = names
         self._per_sender = per_sender
         self._per_number = per_number
         self._script = redis.register_script(_SCRIPT)
-        # Concurrent webhooks share their round trips: one pipeline decides every sender waiting.
-        self._senders: GroupCommit[tuple[InboundSms, float], Decision] = GroupCommit(self._decide_senders)
-        self._numbers: GroupCommit[str, bool] = GroupCommit(self._count_numbers)
+        # Concurrent webhooks share their round trips (common/pipelining.py).
+        self._shared = shared or SharedPipeline(redis)
 
     async def admit(self, batch: Sequence[InboundSms]) -> Admission:
         """Decide each SMS; when the number is over capacity, refuse all and count nothing."""
         now = time.time()
         try:
-            decisions = tuple(await self._senders.submit([(sms, now) for sms in batch]))
+            decisions = await self._decide_senders(batch, now)
             admission = Admission(decisions)
             admission._undo = self._sender_undo(batch, decisions, now)
             counted = [sms for sms, decision in zip(batch, decisions, strict=True) if decision is Decision.COUNTED]
             number_keys = [self._number_key(sms, now) for sms in counted]
-            within = await self._numbers.submit(number_keys)
-            admission._undo += [("decr", key) for key in number_keys]
+            within = await self._count_numbers(number_keys)
+            admission._undo += [("DECR", key) for key in number_keys]
             if not all(within):
                 await self.release(admission)
                 window = self._per_number.window_s
@@ -120,31 +114,16 @@ class SmsRateLimiter:
         if not undo:
             return
         try:
-            async with asyncio.timeout(self._timeout_s), self._redis.pipeline(transaction=False) as pipe:
-                for command, key in undo:
-                    getattr(pipe, command)(key)
-                await pipe.execute()
+            await self._shared.execute_many(undo)
         except TRANSIENT_ERRORS as exc:
             log.warning("rate_limit_release_failed", error=type(exc).__name__)
 
-    async def _decide_senders(self, batch: list[tuple[InboundSms, float]]) -> list[Decision]:
-        try:
-            replies = await self._run_admission(batch)
-        except NoScriptError:
-            # redis-py checked the script before the pipeline, then a retry after a Redis restart
-            # ran the pipeline on a server that had forgotten it: load it and run once more.
-            await self._redis.script_load(_SCRIPT)
-            replies = await self._run_admission(batch)
-        return [Decision(text(reply)) for reply in replies]
-
-    async def _run_admission(self, batch: list[tuple[InboundSms, float]]) -> list[object]:
-        window_ms = self._per_sender.window_s * 2000
-        async with asyncio.timeout(self._timeout_s), self._redis.pipeline(transaction=False) as pipe:
-            for sms, now in batch:
-                keys = [self._marker(sms), self._sender_key(sms, now)]
-                args: list[EncodableT] = [ADMISSION_TTL_MS, self._per_sender.count, window_ms]
-                await self._script(keys=keys, args=args, client=pipe)
-            return list(await pipe.execute())
+    async def _decide_senders(self, batch: Sequence[InboundSms], now: float) -> tuple[Decision, ...]:
+        if not batch:
+            return ()
+        args: list[EncodableT] = [ADMISSION_TTL_MS, self._per_sender.count, self._per_sender.window_s * 2000]
+        calls = [([self._marker(sms), self._sender_key(sms, now)], args) for sms in batch]
+        return tuple(Decision(text(reply)) for reply in await self._shared.run_scripts(self._script, calls))
 
     def _sender_undo(
         self, batch: Sequence[InboundSms], decisions: tuple[Decision, ...], now: float
@@ -152,15 +131,15 @@ class SmsRateLimiter:
         undo = []
         for sms, decision in zip(batch, decisions, strict=True):
             if decision in (Decision.COUNTED, Decision.FLOOD):
-                undo += [("delete", self._marker(sms)), ("decr", self._sender_key(sms, now))]
+                undo += [("DEL", self._marker(sms)), ("DECR", self._sender_key(sms, now))]
         return undo
 
     async def _count_numbers(self, keys: list[str]) -> list[bool]:
-        async with asyncio.timeout(self._timeout_s), self._redis.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.incr(key)
-                pipe.expire(key, self._per_number.window_s * 2, nx=True)
-            replies = await pipe.execute()
+        if not keys:
+            return []
+        ttl_s = self._per_number.window_s * 2
+        commands = [command for key in keys for command in (("INCR", key), ("EXPIRE", key, ttl_s, "NX"))]
+        replies = await self._shared.execute_many(commands)
         return [int(count) <= self._per_number.count for count in replies[0::2]]
 
     def _marker(self, sms: InboundSms) -> str:
