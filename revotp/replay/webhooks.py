@@ -430,9 +430,13 @@ class Webhooks:
             }
         )
 
+    def _token_query(self, provider: str, params: dict[str, str], token: str | None) -> ProviderRequest:
+        """A GET whose query holds the SMS and the provider's shared token (Kannel, smsmode)."""
+        query = urlencode({"token": token or self.secret(provider), **params})
+        return ProviderRequest("GET", f"/v1/inbound/{provider}?{query}", {})
+
     def kannel_query(self, params: dict[str, str], token: str | None = None) -> ProviderRequest:
-        query = urlencode({"token": token or self.secret("kannel"), **params})
-        return ProviderRequest("GET", f"/v1/inbound/kannel?{query}", {})
+        return self._token_query("kannel", params, token)
 
     def kannel(self, sms: Sms) -> ProviderRequest:
         return self.kannel_query(
@@ -449,8 +453,7 @@ class Webhooks:
         )
 
     def smsmode_query(self, params: dict[str, str], token: str | None = None) -> ProviderRequest:
-        query = urlencode({"token": token or self.secret("smsmode"), **params})
-        return ProviderRequest("GET", f"/v1/inbound/smsmode?{query}", {})
+        return self._token_query("smsmode", params, token)
 
     def smsmode(self, sms: Sms) -> ProviderRequest:
         return self.smsmode_query(
