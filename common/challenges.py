@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from typing import Any
 
 import msgspec
-from redis.typing import EncodableT, FieldT
 
 from common.codes import Alphabet
-from common.redis import text
 
 
 class Status(enum.StrEnum):
@@ -54,15 +50,82 @@ class Challenge(msgspec.Struct, frozen=True, kw_only=True):
     verified_at: int | None = None  # ms
     last_event_id: str | None = None
 
-    def to_redis_hash(self, code_hash: str) -> dict[FieldT, EncodableT]:
-        fields: dict[FieldT, EncodableT] = {
-            name: value for name in self.__struct_fields__ if (value := getattr(self, name)) is not None
-        }
-        fields["code_hash"] = code_hash
-        return fields
+    def pack(self, code_hash: bytes) -> bytes:
+        """The record as Redis keeps it, with the keyed hash of its code."""
+        return _RECORD_ENCODER.encode(
+            StoredRecord(
+                status=self.status,
+                attempts=self.attempts,
+                max_attempts=self.max_attempts,
+                code_length=self.code_length,
+                alphabet=self.alphabet,
+                created_at=self.created_at,
+                expires_at=self.expires_at,
+                phone=self.phone,
+                virtual_number=self.virtual_number,
+                code_hash=msgspec.Raw(_msgpack_str_header(len(code_hash)) + code_hash),
+                external_id=self.external_id or "",
+                context=self.context or "",
+                verified_at=self.verified_at or 0,
+                last_event_id=self.last_event_id or "",
+            )
+        )
 
     @classmethod
-    def from_redis_hash(cls, raw: Mapping[Any, Any]) -> Challenge:
-        fields = {text(key): text(value) for key, value in raw.items() if value not in (b"", "")}
-        fields.pop("code_hash", None)
-        return msgspec.convert(fields, cls, strict=False)
+    def unpack(cls, tenant_id: str, challenge_id: str, packed: bytes) -> Challenge:
+        record = _RECORD_DECODER.decode(packed)
+        return cls(
+            id=challenge_id,
+            tenant_id=tenant_id,
+            phone=record.phone,
+            virtual_number=record.virtual_number,
+            status=Status(record.status),
+            attempts=record.attempts,
+            max_attempts=record.max_attempts,
+            code_length=record.code_length,
+            alphabet=Alphabet(record.alphabet),
+            created_at=record.created_at,
+            expires_at=record.expires_at,
+            external_id=record.external_id or None,
+            context=record.context or None,
+            verified_at=record.verified_at or None,
+            last_event_id=record.last_event_id or None,
+        )
+
+
+class StoredRecord(msgspec.Struct, array_like=True, frozen=True):
+    """A challenge in Redis: one MessagePack array, the smallest form both Python and Lua read.
+
+    ``common/lua/challenges.lua`` decodes and rewrites it with ``cmsgpack`` and names the same
+    positions in the same order (``RECORD_FIELDS``): add fields only at the end. The id and
+    tenant are in the key. Absent values are ``""`` or ``0``, because an array with a hole does
+    not survive a round trip through Lua. The code hash is raw bytes inside a MessagePack
+    string (Redis' ``cmsgpack`` has no binary type): written as such, never decoded here.
+    """
+
+    status: str
+    attempts: int
+    max_attempts: int
+    code_length: int
+    alphabet: str
+    created_at: int  # ms
+    expires_at: int  # ms
+    phone: str
+    virtual_number: str
+    code_hash: msgspec.Raw
+    external_id: str
+    context: str
+    verified_at: int  # ms, 0 until verified
+    last_event_id: str
+
+
+_RECORD_ENCODER = msgspec.msgpack.Encoder()
+_RECORD_DECODER = msgspec.msgpack.Decoder(StoredRecord)
+
+
+def _msgpack_str_header(length: int) -> bytes:
+    if length < 32:
+        return bytes([0xA0 | length])
+    if length < 256:
+        return bytes([0xD9, length])
+    raise ValueError("a code hash is a few dozen bytes")

@@ -92,8 +92,12 @@ class Names:
         return f"{self.namespace}:nonce:{provider}:{nonce}"
 
     def route(self, phone: str, virtual_number: str) -> str:
-        """Set of tenants that may hold a pending challenge for this sender and number."""
-        return f"{self.namespace}:route:{phone}:{virtual_number}"
+        """Hash of the challenges opened for this sender and number: ``<tenant>/<id>`` → "".
+
+        The atomic step reads the tenant's own challenges from it and skips those that ended;
+        cancels and the sweeper remove what ended, and the key expires after its last deadline.
+        """
+        return f"{self.namespace}:r:{phone}:{virtual_number}"
 
     def judgement(self, phone: str, virtual_number: str, provider: str, provider_message_id: str) -> str:
         """The tenants one SMS was first judged against. Its hash tag is the route key itself,
@@ -105,11 +109,8 @@ class Names:
         return f"{self.namespace}:{{t:{tenant_id}}}"
 
     def challenge(self, tenant_id: str, challenge_id: str) -> str:
-        return f"{self._tenant(tenant_id)}:ch:{challenge_id}"
-
-    def pending(self, tenant_id: str, phone: str, virtual_number: str) -> str:
-        """Set of the tenant's pending challenge ids for one sender and virtual number."""
-        return f"{self._tenant(tenant_id)}:pending:{phone}:{virtual_number}"
+        """The challenge's record (``StoredRecord``); the atomic step reads its id after ``:c:``."""
+        return f"{self._tenant(tenant_id)}:c:{challenge_id}"
 
     def events(self, tenant_id: str) -> str:
         """The tenant's event log (a stream): the outbox the notifier reads."""
@@ -126,6 +127,7 @@ class Names:
 
     @staticmethod
     def deadline_member(tenant_id: str, challenge_id: str) -> str:
+        """``<tenant>/<challenge id>``: names a challenge in the deadline index and its route."""
         return f"{tenant_id}/{challenge_id}"
 
     @staticmethod

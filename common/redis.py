@@ -32,6 +32,13 @@ def text(value: object) -> str:
     raise TypeError(f"expected a Redis string reply, got {type(value).__name__}")
 
 
+def binary(value: object) -> bytes:
+    """A Redis reply that holds bytes, not text (a packed record)."""
+    if isinstance(value, bytes):
+        return value
+    raise TypeError(f"expected a Redis bytes reply, got {type(value).__name__}")
+
+
 # How long a command waits for a free pooled connection before it counts as Redis unavailable.
 POOL_WAIT_S = 5.0
 

@@ -13,7 +13,7 @@ from redis.typing import EncodableT
 from common.challenges import Challenge, Status
 from common.names import Names
 from common.pipelining import SharedPipeline
-from common.redis import text
+from common.redis import binary, text
 
 # Any SMS carrying a provider message id is deduplicated for this long per tenant.
 SEEN_TTL_MS = 48 * 3600 * 1000
@@ -69,43 +69,45 @@ class ChallengeStore:
     def _min_event_id(self, now_ms: int) -> str:
         return str(now_ms - self._retention_ms)
 
-    async def create(self, challenge: Challenge, code_hash: str) -> None:
+    async def create(self, challenge: Challenge, code_hash: bytes) -> None:
         """Store a new pending challenge and make it findable by sender and by deadline.
 
-        The route and deadline entries are written first: a crash between the steps leaves a
-        harmless pointer to nothing, never a challenge that no SMS or sweeper can reach.
+        One round trip, in this order: the route and deadline entries first, so that a crash
+        part way leaves a harmless pointer to nothing, never a challenge that no SMS or sweeper
+        can reach.
         """
         names = self.names
         route = names.route(challenge.phone, challenge.virtual_number)
         index_until = challenge.expires_at + 60_000
+        keep_until = challenge.expires_at + RETENTION_AFTER_EXPIRY_MS
         member = names.deadline_member(challenge.tenant_id, challenge.id)
         await self._shared.execute_many(
             [
-                ("SADD", route, challenge.tenant_id),
+                ("HSET", route, member, ""),
                 # Only extend: a longer-lived challenge of another tenant may share the route.
                 ("PEXPIREAT", route, index_until, "GT"),
                 ("PEXPIREAT", route, index_until, "NX"),
                 ("ZADD", names.deadlines, challenge.expires_at, member),
+                (
+                    "SET",
+                    names.challenge(challenge.tenant_id, challenge.id),
+                    challenge.pack(code_hash),
+                    "PXAT",
+                    keep_until,
+                ),
             ]
         )
-        keys = [
-            names.challenge(challenge.tenant_id, challenge.id),
-            names.pending(challenge.tenant_id, challenge.phone, challenge.virtual_number),
-        ]
-        keep_until = challenge.expires_at + RETENTION_AFTER_EXPIRY_MS
-        fields = [part for pair in challenge.to_redis_hash(code_hash).items() for part in pair]
-        now = challenge.created_at
-        args = ["create", now, self._min_event_id(now), keep_until, index_until, challenge.id, *fields]
-        await self._shared.run_script(self._script, keys, args)
 
     async def get(self, tenant_id: str, challenge_id: str) -> Challenge | None:
-        raw = await self._redis.hgetall(self.names.challenge(tenant_id, challenge_id))
-        return Challenge.from_redis_hash(raw) if raw else None
+        packed = await self._redis.get(self.names.challenge(tenant_id, challenge_id))
+        return Challenge.unpack(tenant_id, challenge_id, binary(packed)) if packed else None
 
     async def cancel(self, challenge: Challenge, now_ms: int) -> tuple[CancelOutcome, Status | None]:
         keys = self._keys_of(challenge)
         reply = await self._script(keys=keys, args=["cancel", now_ms, self._min_event_id(now_ms)])
         outcome = CancelOutcome(text(reply[0]))
+        if outcome is CancelOutcome.CANCELED:
+            await self._leave_route(challenge)
         status = Status(text(reply[1])) if outcome is CancelOutcome.CONFLICT else None
         return outcome, status
 
@@ -126,20 +128,32 @@ class ChallengeStore:
         virtual_number: str,
         accepted_at_ms: int,
         now_ms: int,
-        candidate_hashes: Mapping[str, Sequence[str]],
+        candidate_hashes: Mapping[str, Sequence[bytes]],
         mode: MatchMode = MatchMode.ALL,
     ) -> MatchResult:
         """Apply one SMS to the tenant's pending challenges for this sender and number."""
         names = self.names
-        pending = names.pending(tenant_id, phone, virtual_number)
-        challenge_ids = sorted(text(member) for member in await self._shared.execute("SMEMBERS", pending))
+        on_route = await self._shared.execute("HKEYS", names.route(phone, virtual_number))
+        challenge_ids = sorted(
+            challenge_id
+            for member_tenant, challenge_id in map(names.parse_deadline_member, map(text, on_route))
+            if member_tenant == tenant_id
+        )
         keys = [
             names.events(tenant_id),
             names.seen(tenant_id, provider, phone, provider_message_id),
-            pending,
             *(names.challenge(tenant_id, challenge_id) for challenge_id in challenge_ids),
         ]
-        args: list[EncodableT] = ["match", now_ms, self._min_event_id(now_ms), accepted_at_ms, SEEN_TTL_MS, mode]
+        args: list[EncodableT] = [
+            "match",
+            now_ms,
+            self._min_event_id(now_ms),
+            accepted_at_ms,
+            SEEN_TTL_MS,
+            mode,
+            phone,
+            virtual_number,
+        ]
         for spec, hashes in candidate_hashes.items():
             args += [spec, len(hashes), *hashes]
         reply = await self._shared.run_script(self._script, keys, args)
@@ -176,13 +190,16 @@ class ChallengeStore:
         members = await self._redis.zrangebyscore(self.names.deadlines, "-inf", cutoff_ms, start=0, num=limit)
         return [self.names.parse_deadline_member(text(member)) for member in members]
 
-    async def forget_deadline(self, tenant_id: str, challenge_id: str) -> None:
+    async def forget_deadline(self, tenant_id: str, challenge_id: str, challenge: Challenge | None) -> None:
+        """Done with a deadline: the challenge ended (or is gone), so it leaves its route too."""
         await self._redis.zrem(self.names.deadlines, self.names.deadline_member(tenant_id, challenge_id))
+        if challenge is not None:
+            await self._leave_route(challenge)
+
+    async def _leave_route(self, challenge: Challenge) -> None:
+        """Only tidies: the atomic step skips ended challenges, and the route key expires."""
+        route = self.names.route(challenge.phone, challenge.virtual_number)
+        await self._redis.hdel(route, self.names.deadline_member(challenge.tenant_id, challenge.id))
 
     def _keys_of(self, challenge: Challenge) -> list[str]:
-        names = self.names
-        return [
-            names.challenge(challenge.tenant_id, challenge.id),
-            names.pending(challenge.tenant_id, challenge.phone, challenge.virtual_number),
-            names.events(challenge.tenant_id),
-        ]
+        return [self.names.challenge(challenge.tenant_id, challenge.id), self.names.events(challenge.tenant_id)]

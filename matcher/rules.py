@@ -45,13 +45,14 @@ class Rules:
     challenges: dict[tuple[str, str], ModelChallenge] = field(default_factory=dict)
     events: dict[str, list[Event]] = field(default_factory=dict)
     seen: dict[tuple[str, str, str, str], bool] = field(default_factory=dict)  # → verified
-    routes: dict[tuple[str, str], set[str]] = field(default_factory=dict)
+    routes: dict[tuple[str, str], set[tuple[str, str]]] = field(default_factory=dict)  # → (tenant, id)
     judgements: dict[tuple[str, str, str, str], list[str]] = field(default_factory=dict)
 
     # --- the atomic step's operations ---------------------------------------------------------
     def create(self, challenge: ModelChallenge) -> None:
         self.challenges[(challenge.tenant_id, challenge.id)] = challenge
-        self.routes.setdefault((challenge.phone, challenge.virtual_number), set()).add(challenge.tenant_id)
+        route = self.routes.setdefault((challenge.phone, challenge.virtual_number), set())
+        route.add((challenge.tenant_id, challenge.id))
 
     def cancel(self, tenant_id: str, challenge_id: str, now: int) -> tuple[CancelOutcome, Status | None]:
         """Only a pending challenge can be canceled; canceling it again is the same success."""
@@ -63,6 +64,8 @@ class Rules:
         if challenge.status is not Status.PENDING:
             return CancelOutcome.CONFLICT, challenge.status
         self._transition(challenge, Status.CANCELED, EventType.CANCELED, now)
+        # A canceled challenge leaves its route: its tenant no longer waits for that sender.
+        self.routes[(challenge.phone, challenge.virtual_number)].discard((tenant_id, challenge_id))
         return CancelOutcome.CANCELED, None
 
     def expire(self, tenant_id: str, challenge_id: str, *, cutoff: int, now: int) -> bool:
@@ -147,10 +150,12 @@ class Rules:
         return challenge, Status.PENDING, attempts, None
 
     def tenants_judging(self, phone: str, virtual_number: str, *, provider: str, provider_message_id: str) -> list[str]:
-        """Fixed at an SMS's first judgement: the tenants that had challenges for its sender and number."""
+        """Fixed at an SMS's first judgement: the tenants that had challenges for its sender and
+        number, canceled ones left out."""
         key = (phone, virtual_number, provider, provider_message_id)
         if key not in self.judgements:
-            self.judgements[key] = sorted(self.routes.get((phone, virtual_number), ()))
+            route = self.routes.get((phone, virtual_number), set())
+            self.judgements[key] = sorted({tenant_id for tenant_id, _ in route})
         return self.judgements[key]
 
     # --- the one way a challenge changes ------------------------------------------------------

@@ -58,7 +58,7 @@ class Sweeper:
             if challenge is not None and await self._store.expire(challenge, cutoff_ms=cutoff, now_ms=now):
                 EXPIRED.inc()
                 log.info("challenge_expired", challenge_id=challenge_id, tenant_id=tenant_id)
-            await self._store.forget_deadline(tenant_id, challenge_id)
+            await self._store.forget_deadline(tenant_id, challenge_id, challenge)
         timed_out = await self._assembler.due(now, BATCH)
         for key in timed_out:
             whole = await self._assembler.flush(key)

@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 
 from common.events import Entry, decode_entries
 from common.names import Names
-from common.redis import text
+from common.store import ChallengeStore
 from tests.chaos.deployment import Deployment, next_json, wait_for
 from tests.integration.conftest import ACME_KEY, GLOBEX_KEY
 from tests.support.brokers import OwnRabbitMQ, OwnRedis
@@ -194,11 +194,13 @@ async def test_the_ledger_balances_after_chaos(
 
     # Let the matchers drain what the chaos returned to the queue.
     redis = Redis.from_url(own_redis.url)
+    store = ChallengeStore(redis, names, event_retention_ms=86_400_000)
 
     async def state(challenge_id: str) -> tuple[str, int]:
         tenant, _ = ledger.challenges[challenge_id]
-        status, attempts = await redis.hmget(names.challenge(tenant, challenge_id), "status", "attempts")
-        return text(status), int(text(attempts))
+        challenge = await store.get(tenant, challenge_id)
+        assert challenge is not None
+        return challenge.status, challenge.attempts
 
     async def settled() -> bool:
         for challenge_id, (_, kind) in ledger.challenges.items():

@@ -52,13 +52,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.services)
 
 
+SECRET_KEY = "integration-test-secret-key-0123456789"
+
+
 def deployment_env(namespace: str, **extra: str) -> dict[str, str]:
     """The environment of a test deployment (also handed to subprocess workers)."""
     return {
         "REVOTP_NAMESPACE": namespace,
         "REVOTP_AMQP_URL": AMQP_URL,
         "REVOTP_REDIS_URL": REDIS_URL,
-        "REVOTP_SECRET_KEY": "integration-test-secret-key-0123456789",
+        "REVOTP_SECRET_KEY": SECRET_KEY,
         "REVOTP_BOOTSTRAP_TENANTS": f"acme:{ACME_KEY},globex:{GLOBEX_KEY}",
         **SECRETS,
         "REVOTP_PUBLIC_URL": PUBLIC_URL,

@@ -10,13 +10,25 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from aiohttp import WSMsgType
 from redis.asyncio import Redis
 
+from common.challenges import StoredRecord
 from common.events import decode_entries
+from common.keyring import Keyring
 from common.names import Names
-from common.redis import text
-from tests.integration.conftest import ACME_KEY, OTHER_PHONE, PHONE, Pipeline, bearer, next_frame, post_generic
+from common.redis import binary, text
+from tests.integration.conftest import (
+    ACME_KEY,
+    OTHER_PHONE,
+    PHONE,
+    SECRET_KEY,
+    Pipeline,
+    bearer,
+    next_frame,
+    post_generic,
+)
 
 SECOND_NUMBER = "+15550100001"
 
@@ -108,17 +120,20 @@ async def test_codes_are_stored_only_as_keyed_hashes(pipeline: Pipeline, redis: 
     assert stored
     for code in codes:
         assert not any(code.encode() in value for value in stored)
-    record = await redis.hgetall(Names(namespace).challenge("acme", plain["id"]))
-    code_hash = text(record[b"code_hash"])
-    assert re.fullmatch(r"[0-9a-f]{64}", code_hash)
-    assert code_hash != hashlib.sha256(plain["code"].encode()).hexdigest()
+    packed = await redis.get(Names(namespace).challenge("acme", plain["id"]))
+    stored_hash = bytes(msgspec.msgpack.decode(binary(packed), type=StoredRecord).code_hash)[1:]
+    assert stored_hash == Keyring(SECRET_KEY.encode()).code_hash("acme", PHONE, plain["code"])
+    assert stored_hash != hashlib.sha256(plain["code"].encode()).digest()[:16]
     metrics = await (await pipeline.ingest.get("/metrics")).text()
     assert not any(code in metrics for code in codes)
 
 
 def test_code_hashes_are_compared_only_through_the_constant_time_function():
     source = resources.files("common").joinpath("lua/challenges.lua").read_text()
-    uses = [line.strip() for line in source.splitlines() if "code_hash" in line and not line.strip().startswith("--")]
+    # The record's layout names the field once; every other mention must be a comparison.
+    layout, found = re.subn(r"local RECORD_FIELDS = \{[^}]*\}", "", source)
+    assert found == 1, "the record layout moved: update this test"
+    uses = [line.strip() for line in layout.splitlines() if "code_hash" in line and not line.strip().startswith("--")]
     assert uses, "the matching step must read code hashes"
     assert all("same_hash(" in line for line in uses), uses
     body = source.split("local function same_hash", 1)[1].split("\nend", 1)[0]
