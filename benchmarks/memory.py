@@ -1,8 +1,9 @@
 """Redis memory per pending challenge: what ``ChallengeStore.create`` leaves behind, per challenge.
 
-Challenges are written through the store itself (keys, route and pending sets, deadline index),
-for distinct phones, and ``used_memory`` is read before and after; the namespace is deleted at
-the end. Other writers on the same Redis add noise, so the count is large.
+Challenges are written through the store itself (records, routes, expiry slots), for distinct
+phones, each expiring 15 minutes after its own creation as the tenant API would set it, and
+``used_memory`` is read before and after; the namespace is deleted at the end. Other writers on
+the same Redis add noise, so the count is large.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import uuid
 
 from redis.asyncio import Redis
 
+from common.challenge_ids import new_challenge_id
 from common.challenges import Challenge, Status
 from common.clock import now_ms
 from common.codes import Alphabet
@@ -30,25 +32,24 @@ async def bytes_per_pending_challenge(url: str, count: int) -> float:
     store = ChallengeStore(redis, names, event_retention_ms=86_400_000)
     keyring = Keyring(b"benchmark-secret-key-0123456789")
     gate = asyncio.Semaphore(CONCURRENCY)
-    now = now_ms()
 
     async def create(n: int) -> None:
-        phone = f"+3361{n:07d}"
-        challenge = Challenge(
-            id=f"ch_{uuid.uuid4().hex[:26]}",
-            tenant_id="bench",
-            phone=phone,
-            virtual_number="+15550100000",
-            status=Status.PENDING,
-            attempts=0,
-            max_attempts=3,
-            code_length=6,
-            alphabet=Alphabet.NUMERIC,
-            created_at=now,
-            expires_at=now + 900_000,
-            external_id=f"order-{n}",
-        )
         async with gate:
+            phone, now = f"+3361{n:07d}", now_ms()
+            challenge = Challenge(
+                id=new_challenge_id(now + 900_000),
+                tenant_id="bench",
+                phone=phone,
+                virtual_number="+15550100000",
+                status=Status.PENDING,
+                attempts=0,
+                max_attempts=3,
+                code_length=6,
+                alphabet=Alphabet.NUMERIC,
+                created_at=now,
+                expires_at=now + 900_000,
+                external_id=f"order-{n}",
+            )
             await store.create(challenge, keyring.code_hash("bench", phone, "483920"))
 
     try:

@@ -7,10 +7,14 @@ they live in one Redis Cluster slot; the few global keys are only read or writte
 from __future__ import annotations
 
 import re
+import zlib
 
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 SMS_ROUTING_KEY = "sms"
+
+# Fixed for a deployment: changing it strands every route written before.
+ROUTE_BUCKETS = 4096
 
 
 class Names:
@@ -58,9 +62,10 @@ class Names:
         return f"{self.namespace}:server-key"
 
     @property
-    def deadlines(self) -> str:
-        """Sorted set ``<tenant>/<challenge id>`` scored by expires_at (ms), read by sweepers."""
-        return f"{self.namespace}:deadlines"
+    def expiry_slots(self) -> str:
+        """Sorted set ``<tenant>/<expiry slot>`` of the slots holding challenges, scored by the
+        slot's end (ms): what the sweepers have still to expire."""
+        return f"{self.namespace}:expiry-slots"
 
     @property
     def part_deadlines(self) -> str:
@@ -92,25 +97,34 @@ class Names:
         return f"{self.namespace}:nonce:{provider}:{nonce}"
 
     def route(self, phone: str, virtual_number: str) -> str:
-        """Hash of the challenges opened for this sender and number: ``<tenant>/<id>`` → "".
+        """The hash holding this sender and number's route, one of ``ROUTE_BUCKETS``.
 
-        The atomic step reads the tenant's own challenges from it and skips those that ended;
-        cancels and the sweeper remove what ended, and the key expires after its last deadline.
+        A route (field ``route_field``) lists the challenges opened for a sender and number,
+        space-separated ``<tenant>/<id>``. The atomic step reads the tenant's own challenges
+        from it and skips those that ended; cancels and the sweeper remove what ended. Routes
+        share buckets because one small hash per sender would cost more than its content.
         """
-        return f"{self.namespace}:r:{phone}:{virtual_number}"
+        bucket = zlib.crc32(self.route_field(phone, virtual_number).encode()) % ROUTE_BUCKETS
+        return f"{self.namespace}:r:{bucket}"
+
+    @staticmethod
+    def route_field(phone: str, virtual_number: str) -> str:
+        return f"{phone}:{virtual_number}"
 
     def judgement(self, phone: str, virtual_number: str, provider: str, provider_message_id: str) -> str:
-        """The tenants one SMS was first judged against. Its hash tag is the route key itself,
-        so the step that reads the route and writes this record stays in one cluster slot."""
-        return f"{self.namespace}:sms:{{{self.route(phone, virtual_number)}}}:{provider}:{provider_message_id}"
+        """The tenants one SMS was first judged against. Its hash tag is the route's bucket, so
+        the step that reads the route and writes this record stays in one cluster slot."""
+        route = self.route(phone, virtual_number)
+        return f"{self.namespace}:sms:{{{route}}}:{phone}:{virtual_number}:{provider}:{provider_message_id}"
 
     # --- Redis: per tenant (one cluster slot each) -------------------------------------------
     def _tenant(self, tenant_id: str) -> str:
         return f"{self.namespace}:{{t:{tenant_id}}}"
 
-    def challenge(self, tenant_id: str, challenge_id: str) -> str:
-        """The challenge's record (``StoredRecord``); the atomic step reads its id after ``:c:``."""
-        return f"{self._tenant(tenant_id)}:c:{challenge_id}"
+    def challenges(self, tenant_id: str, slot: int) -> str:
+        """Hash challenge id → record (``StoredRecord``) of the tenant's challenges expiring in
+        one slot (``common/challenge_ids.py``); it expires whole, its retention after."""
+        return f"{self._tenant(tenant_id)}:c:{slot}"
 
     def events(self, tenant_id: str) -> str:
         """The tenant's event log (a stream): the outbox the notifier reads."""
@@ -126,11 +140,11 @@ class Names:
         return f"{self._tenant(tenant_id)}:idem:{key}"
 
     @staticmethod
-    def deadline_member(tenant_id: str, challenge_id: str) -> str:
-        """``<tenant>/<challenge id>``: names a challenge in the deadline index and its route."""
-        return f"{tenant_id}/{challenge_id}"
+    def tenant_member(tenant_id: str, member: str | int) -> str:
+        """``<tenant>/<challenge id>`` in a route, ``<tenant>/<expiry slot>`` in ``expiry_slots``."""
+        return f"{tenant_id}/{member}"
 
     @staticmethod
-    def parse_deadline_member(member: str) -> tuple[str, str]:
-        tenant_id, _, challenge_id = member.partition("/")
-        return tenant_id, challenge_id
+    def parse_tenant_member(member: str) -> tuple[str, str]:
+        tenant_id, _, rest = member.partition("/")
+        return tenant_id, rest

@@ -27,6 +27,11 @@ from common.batching import GroupCommit
 Command = tuple[EncodableT, ...]
 
 
+def script_call(script: AsyncScript, keys: Sequence[str], args: Sequence[EncodableT]) -> Command:
+    """One call of a registered script, by its SHA, as a command for ``execute_many``."""
+    return ("EVALSHA", script.sha, len(keys), *keys, *args)
+
+
 class SharedPipeline:
     def __init__(self, redis: Redis, *, max_commands: int = 512, round_trip_timeout_s: float | None = None) -> None:
         self._redis = redis
@@ -41,8 +46,22 @@ class SharedPipeline:
             raise reply
         return reply
 
-    async def execute_many(self, commands: Sequence[Command]) -> list[Any]:
-        """Several commands, sent together and in order; the first error among them is raised."""
+    async def execute_many(self, commands: Sequence[Command], *, scripts: Sequence[AsyncScript] = ()) -> list[Any]:
+        """Several commands, sent together and in order; the first error among them is raised.
+
+        Where they call ``scripts`` (``script_call``) and Redis forgot one, all are sent again
+        once it is loaded: only idempotent commands belong beside a script call.
+        """
+        try:
+            return await self._execute_many(commands)
+        except NoScriptError:
+            if not scripts:
+                raise
+            for script in scripts:
+                await self._redis.script_load(script.script)
+            return await self._execute_many(commands)
+
+    async def _execute_many(self, commands: Sequence[Command]) -> list[Any]:
         replies = await self._group.submit(list(commands))
         for reply in replies:
             if isinstance(reply, Exception):
@@ -57,12 +76,8 @@ class SharedPipeline:
         self, script: AsyncScript, calls: Sequence[tuple[Sequence[str], Sequence[EncodableT]]]
     ) -> list[Any]:
         """Several calls of one script, in one round trip; each stays its own atomic step."""
-        commands: list[Command] = [("EVALSHA", script.sha, len(keys), *keys, *args) for keys, args in calls]
-        try:
-            return await self.execute_many(commands)
-        except NoScriptError:
-            await self._redis.script_load(script.script)
-            return await self.execute_many(commands)
+        commands = [script_call(script, keys, args) for keys, args in calls]
+        return await self.execute_many(commands, scripts=(script,))
 
     async def _send(self, commands: list[Command]) -> list[Any]:
         self.round_trips += 1

@@ -10,9 +10,10 @@ import msgspec
 from redis.asyncio import Redis
 from redis.typing import EncodableT
 
+from common.challenge_ids import expiry_slot, slot_end_ms, slot_of
 from common.challenges import Challenge, Status
 from common.names import Names
-from common.pipelining import SharedPipeline
+from common.pipelining import SharedPipeline, script_call
 from common.redis import binary, text
 
 # Any SMS carrying a provider message id is deduplicated for this long per tenant.
@@ -20,7 +21,11 @@ SEEN_TTL_MS = 48 * 3600 * 1000
 # Challenges stay readable (GET, watch socket) this long after they expire.
 RETENTION_AFTER_EXPIRY_MS = 24 * 3600 * 1000
 
-_SCRIPT = resources.files("common").joinpath("lua/challenges.lua").read_text()
+# Script calls sent together when one caller has many (a sweep of an expiry slot).
+_CALLS_PER_ROUND_TRIP = 256
+
+_CHALLENGES_SCRIPT = resources.files("common").joinpath("lua/challenges.lua").read_text()
+_ROUTES_SCRIPT = resources.files("common").joinpath("lua/routes.lua").read_text()
 
 
 class CancelOutcome(enum.Enum):
@@ -56,13 +61,20 @@ class MatchResult(msgspec.Struct, frozen=True):
 
 
 class ChallengeStore:
+    """Challenges by tenant and expiry slot, routes by sender and number, expiry slots by time.
+
+    A pending challenge costs one field in its slot's hash and one member in its route; the
+    expiry index has one entry per tenant and slot, not per challenge (``benchmarks/memory.py``).
+    """
+
     def __init__(
         self, redis: Redis, names: Names, *, event_retention_ms: int, shared: SharedPipeline | None = None
     ) -> None:
         self._redis = redis
         self.names = names
         self._retention_ms = event_retention_ms
-        self._script = redis.register_script(_SCRIPT)
+        self._script = redis.register_script(_CHALLENGES_SCRIPT)
+        self._routes = redis.register_script(_ROUTES_SCRIPT)
         # Hot paths (judging SMS, creating challenges): concurrent callers share round trips.
         self._shared = shared or SharedPipeline(redis)
 
@@ -70,53 +82,64 @@ class ChallengeStore:
         return str(now_ms - self._retention_ms)
 
     async def create(self, challenge: Challenge, code_hash: bytes) -> None:
-        """Store a new pending challenge and make it findable by sender and by deadline.
+        """Store a new pending challenge and make it findable by sender and by expiry.
 
-        One round trip, in this order: the route and deadline entries first, so that a crash
+        One round trip, in this order: the route and expiry entries first, so that a crash
         part way leaves a harmless pointer to nothing, never a challenge that no SMS or sweeper
         can reach.
         """
+        slot = slot_of(challenge.id)
+        if slot != expiry_slot(challenge.expires_at):
+            raise ValueError("a challenge id names the slot of its expiry (common/challenge_ids.py)")
         names = self.names
-        route = names.route(challenge.phone, challenge.virtual_number)
-        index_until = challenge.expires_at + 60_000
-        keep_until = challenge.expires_at + RETENTION_AFTER_EXPIRY_MS
-        member = names.deadline_member(challenge.tenant_id, challenge.id)
+        tenant_id = challenge.tenant_id
+        route_field = names.route_field(challenge.phone, challenge.virtual_number)
+        join = (names.route(challenge.phone, challenge.virtual_number),)
+        records = names.challenges(tenant_id, slot)
         await self._shared.execute_many(
             [
-                ("HSET", route, member, ""),
-                # Only extend: a longer-lived challenge of another tenant may share the route.
-                ("PEXPIREAT", route, index_until, "GT"),
-                ("PEXPIREAT", route, index_until, "NX"),
-                ("ZADD", names.deadlines, challenge.expires_at, member),
-                (
-                    "SET",
-                    names.challenge(challenge.tenant_id, challenge.id),
-                    challenge.pack(code_hash),
-                    "PXAT",
-                    keep_until,
-                ),
-            ]
+                script_call(self._routes, join, ("join", route_field, names.tenant_member(tenant_id, challenge.id))),
+                ("ZADD", names.expiry_slots, slot_end_ms(slot), names.tenant_member(tenant_id, slot)),
+                ("HSET", records, challenge.id, challenge.pack(code_hash)),
+                ("PEXPIREAT", records, slot_end_ms(slot) + RETENTION_AFTER_EXPIRY_MS),
+            ],
+            scripts=(self._routes,),
         )
 
     async def get(self, tenant_id: str, challenge_id: str) -> Challenge | None:
-        packed = await self._redis.get(self.names.challenge(tenant_id, challenge_id))
+        slot = slot_of(challenge_id)
+        if slot is None:
+            return None
+        packed = await self._redis.hget(self.names.challenges(tenant_id, slot), challenge_id)
         return Challenge.unpack(tenant_id, challenge_id, binary(packed)) if packed else None
 
     async def cancel(self, challenge: Challenge, now_ms: int) -> tuple[CancelOutcome, Status | None]:
         keys = self._keys_of(challenge)
-        reply = await self._script(keys=keys, args=["cancel", now_ms, self._min_event_id(now_ms)])
+        args: list[EncodableT] = ["cancel", now_ms, self._min_event_id(now_ms), challenge.id]
+        reply = await self._script(keys=keys, args=args)
         outcome = CancelOutcome(text(reply[0]))
         if outcome is CancelOutcome.CANCELED:
-            await self._leave_route(challenge)
+            await self.leave_routes([challenge])
         status = Status(text(reply[1])) if outcome is CancelOutcome.CONFLICT else None
         return outcome, status
 
     async def expire(self, challenge: Challenge, *, cutoff_ms: int, now_ms: int) -> bool:
         """Expire the challenge if still pending and due by ``cutoff_ms``; True when it did."""
-        keys = self._keys_of(challenge)
-        args: list[EncodableT] = ["expire", now_ms, self._min_event_id(now_ms), cutoff_ms]
-        reply = await self._script(keys=keys, args=args)
-        return bool(reply[0] == b"expired")
+        return bool(await self.expire_due([challenge], cutoff_ms=cutoff_ms, now_ms=now_ms))
+
+    async def expire_due(self, challenges: Sequence[Challenge], *, cutoff_ms: int, now_ms: int) -> list[Challenge]:
+        """Expire those still pending and due by ``cutoff_ms``, each in its own atomic step, in
+        shared round trips; the ones that expired now."""
+        expired: list[Challenge] = []
+        for start in range(0, len(challenges), _CALLS_PER_ROUND_TRIP):
+            chunk = challenges[start : start + _CALLS_PER_ROUND_TRIP]
+            min_id = self._min_event_id(now_ms)
+            calls: list[tuple[Sequence[str], Sequence[EncodableT]]] = [
+                (self._keys_of(challenge), ["expire", now_ms, min_id, challenge.id, cutoff_ms]) for challenge in chunk
+            ]
+            replies = await self._shared.run_scripts(self._script, calls)
+            expired += [challenge for challenge, reply in zip(chunk, replies, strict=True) if reply[0] == b"expired"]
+        return expired
 
     async def match(
         self,
@@ -133,16 +156,18 @@ class ChallengeStore:
     ) -> MatchResult:
         """Apply one SMS to the tenant's pending challenges for this sender and number."""
         names = self.names
-        on_route = await self._shared.execute("HKEYS", names.route(phone, virtual_number))
+        route = await self._shared.execute(
+            "HGET", names.route(phone, virtual_number), names.route_field(phone, virtual_number)
+        )
         challenge_ids = sorted(
             challenge_id
-            for member_tenant, challenge_id in map(names.parse_deadline_member, map(text, on_route))
+            for member_tenant, challenge_id in map(names.parse_tenant_member, text(route or b"").split())
             if member_tenant == tenant_id
         )
         keys = [
             names.events(tenant_id),
             names.seen(tenant_id, provider, phone, provider_message_id),
-            *(names.challenge(tenant_id, challenge_id) for challenge_id in challenge_ids),
+            *(names.challenges(tenant_id, slot_of(challenge_id) or 0) for challenge_id in challenge_ids),
         ]
         args: list[EncodableT] = [
             "match",
@@ -153,6 +178,8 @@ class ChallengeStore:
             mode,
             phone,
             virtual_number,
+            len(challenge_ids),
+            *challenge_ids,
         ]
         for spec, hashes in candidate_hashes.items():
             args += [spec, len(hashes), *hashes]
@@ -178,28 +205,48 @@ class ChallengeStore:
         Recorded for ``SEEN_TTL_MS``, so an SMS that found nobody waiting stays a known SMS: a
         provider's retry after a challenge was opened is a duplicate, not a new attempt.
         """
+        names = self.names
         keys = [
-            self.names.route(phone, virtual_number),
-            self.names.judgement(phone, virtual_number, provider, provider_message_id),
+            names.route(phone, virtual_number),
+            names.judgement(phone, virtual_number, provider, provider_message_id),
         ]
-        reply = text(await self._shared.run_script(self._script, keys, ["route", SEEN_TTL_MS]))
+        args: list[EncodableT] = ["judge", names.route_field(phone, virtual_number), SEEN_TTL_MS]
+        reply = text(await self._shared.run_script(self._routes, keys, args))
         return reply.split(",") if reply else []
 
-    async def due(self, cutoff_ms: int, limit: int) -> list[tuple[str, str]]:
-        """(tenant, challenge id) pairs whose deadline is at or before ``cutoff_ms``."""
-        members = await self._redis.zrangebyscore(self.names.deadlines, "-inf", cutoff_ms, start=0, num=limit)
-        return [self.names.parse_deadline_member(text(member)) for member in members]
+    async def due_slots(self, cutoff_ms: int, limit: int) -> list[tuple[str, int]]:
+        """(tenant, expiry slot) pairs whose slot ended at or before ``cutoff_ms``."""
+        members = await self._redis.zrangebyscore(self.names.expiry_slots, "-inf", cutoff_ms, start=0, num=limit)
+        return [(tenant_id, int(slot)) for tenant_id, slot in map(self.names.parse_tenant_member, map(text, members))]
 
-    async def forget_deadline(self, tenant_id: str, challenge_id: str, challenge: Challenge | None) -> None:
-        """Done with a deadline: the challenge ended (or is gone), so it leaves its route too."""
-        await self._redis.zrem(self.names.deadlines, self.names.deadline_member(tenant_id, challenge_id))
-        if challenge is not None:
-            await self._leave_route(challenge)
+    async def in_slot(self, tenant_id: str, slot: int) -> list[Challenge]:
+        """Every challenge of the tenant filed under one expiry slot, ended ones included."""
+        records = await self._redis.hgetall(self.names.challenges(tenant_id, slot))
+        return [
+            Challenge.unpack(tenant_id, text(challenge_id), binary(packed)) for challenge_id, packed in records.items()
+        ]
 
-    async def _leave_route(self, challenge: Challenge) -> None:
-        """Only tidies: the atomic step skips ended challenges, and the route key expires."""
-        route = self.names.route(challenge.phone, challenge.virtual_number)
-        await self._redis.hdel(route, self.names.deadline_member(challenge.tenant_id, challenge.id))
+    async def leave_routes(self, challenges: Sequence[Challenge]) -> None:
+        """Only tidies: the atomic step skips ended challenges on a route."""
+        names = self.names
+        for start in range(0, len(challenges), _CALLS_PER_ROUND_TRIP):
+            calls = [
+                (
+                    [names.route(challenge.phone, challenge.virtual_number)],
+                    [
+                        "leave",
+                        names.route_field(challenge.phone, challenge.virtual_number),
+                        names.tenant_member(challenge.tenant_id, challenge.id),
+                    ],
+                )
+                for challenge in challenges[start : start + _CALLS_PER_ROUND_TRIP]
+            ]
+            await self._shared.run_scripts(self._routes, calls)
+
+    async def forget_slot(self, tenant_id: str, slot: int) -> None:
+        """Done with a slot: each of its challenges ended and left its route."""
+        await self._redis.zrem(self.names.expiry_slots, self.names.tenant_member(tenant_id, slot))
 
     def _keys_of(self, challenge: Challenge) -> list[str]:
-        return [self.names.challenge(challenge.tenant_id, challenge.id), self.names.events(challenge.tenant_id)]
+        slot = expiry_slot(challenge.expires_at)
+        return [self.names.challenges(challenge.tenant_id, slot), self.names.events(challenge.tenant_id)]

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import re
-import secrets
 
 import msgspec
 import structlog
 from aiohttp import web
 
 from common.auth import authenticate_tenant
+from common.challenge_ids import new_challenge_id
 from common.challenges import Challenge, Status
 from common.codes import Alphabet, generate_code
 from common.json_input import JSON_INPUT_ERRORS
@@ -24,12 +22,7 @@ from ingest.schemas import ChallengeView, CreateChallenge, challenge_view
 
 log = structlog.get_logger(__name__)
 
-CHALLENGE_ID = re.compile(r"^ch_[a-z2-7]{26}$")
 _create_decoder = msgspec.json.Decoder(CreateChallenge)
-
-
-def new_challenge_id() -> str:
-    return "ch_" + base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=").lower()
 
 
 def pick_virtual_number(phone: str, numbers: tuple[str, ...]) -> str:
@@ -64,8 +57,9 @@ async def create_challenge(request: web.Request) -> web.Response:
 
     async def create() -> bytes:
         created = app[keys.CLOCK]()
+        expires_at = created + payload.ttl_seconds * 1000
         challenge = Challenge(
-            id=new_challenge_id(),
+            id=new_challenge_id(expires_at),
             tenant_id=tenant_id,
             phone=phone,
             virtual_number=pick_virtual_number(phone, numbers),
@@ -75,7 +69,7 @@ async def create_challenge(request: web.Request) -> web.Response:
             code_length=payload.code_length,
             alphabet=Alphabet(payload.alphabet),
             created_at=created,
-            expires_at=created + payload.ttl_seconds * 1000,
+            expires_at=expires_at,
             external_id=payload.external_id,
             context=payload.context,
         )
@@ -105,9 +99,7 @@ async def _own_challenge(request: web.Request) -> Challenge:
     """The requested challenge if it belongs to the caller; 404 otherwise, never 403."""
     tenant_id = await authenticate_tenant(request, request.app[keys.RESOURCES].tenants)
     challenge_id = request.match_info["challenge_id"]
-    challenge = None
-    if CHALLENGE_ID.fullmatch(challenge_id):
-        challenge = await request.app[keys.RESOURCES].store.get(tenant_id, challenge_id)
+    challenge = await request.app[keys.RESOURCES].store.get(tenant_id, challenge_id)
     if challenge is None:
         raise ApiError(404, "challenge_not_found", "no such challenge")
     return challenge

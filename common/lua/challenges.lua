@@ -1,26 +1,25 @@
 -- Every state change of a challenge, atomically with the event that announces it.
 -- The tenant's event stream is the outbox: a change and its event are one step or neither.
 -- Attempts, expiry and terminal states are enforced here, never before the call.
--- A challenge is one string key (…:c:<id>) holding a MessagePack array: RECORD_FIELDS below
--- names its positions, in the order of StoredRecord in common/challenges.py.
+-- A challenge is a MessagePack array under its id in the hash of its tenant's expiry slot;
+-- RECORD_FIELDS names the positions, in the order of StoredRecord in common/challenges.py.
+-- (Routes, in another cluster slot, have their own script: routes.lua.)
 --
 -- ARGV[1] = operation, ARGV[2] = now (ms), ARGV[3] = oldest event id to keep (stream MINID)
---   cancel:  KEYS = challenge, events
+--   cancel:  KEYS = the challenge's slot hash, events;  ARGV[4] = challenge id
 --            a challenge canceled already answers 'canceled' again (a retried cancel)
---   expire:  KEYS = challenge, events;  ARGV[4] = cutoff: expire if expires_at <= cutoff
---   match:   KEYS = events, seen marker, challenge... (the tenant's challenges on the SMS's route)
+--   expire:  KEYS = the challenge's slot hash, events;  ARGV[4] = challenge id,
+--            ARGV[5] = cutoff: expire if expires_at <= cutoff
+--   match:   KEYS = events, seen marker, then the slot hash of each challenge on the route
 --            ARGV[4] = accepted_at (ms), ARGV[5] = seen marker TTL (ms),
 --            ARGV[6] = mode: 'all' commits whatever the SMS does; 'verifying' commits only
 --                      when it verifies a challenge, else writes nothing and answers 'held'
---            ARGV[7], ARGV[8] = the SMS's sender and virtual number
+--            ARGV[7], ARGV[8] = the SMS's sender and virtual number,
+--            ARGV[9] = n, then n challenge ids (the k-th lives in KEYS[2 + k]),
 --            then groups: spec, count, candidate hash × count  (candidates in text order)
 --            answers 'duplicate' + what the first application did ('verified' or 'applied')
 --            for a provider message applied before, else 'applied' + per challenge
 --            (id, status, attempts, event id or '')
---   route:   KEYS = the route (hash: '<tenant>/<challenge id>' of challenges opened for a
---            sender and number), the SMS's judgement record;  ARGV[2] = record TTL (ms)
---            answers the tenants the SMS is judged against, fixed at its first judgement:
---            a redelivery days later meets the same tenants, not the challenges opened since
 
 local op, now, min_id = ARGV[1], ARGV[2], ARGV[3]
 
@@ -28,12 +27,12 @@ local RECORD_FIELDS = {'status', 'attempts', 'max_attempts', 'code_length', 'alp
   'expires_at', 'phone', 'virtual_number', 'code_hash', 'external_id', 'context', 'verified_at',
   'last_event_id'}
 
--- The challenge at a key, its fields by name; its id is the key's last part.
-local function load(key)
-  local packed = redis.call('GET', key)
+-- The challenge filed under an id in a slot hash, its fields by name.
+local function load(key, id)
+  local packed = redis.call('HGET', key, id)
   if not packed then return nil end
   local values = cmsgpack.unpack(packed)
-  local record = {key = key, id = string.match(key, ':c:([^:]+)$')}
+  local record = {key = key, id = id}
   for i, name in ipairs(RECORD_FIELDS) do record[name] = values[i] end
   return record
 end
@@ -41,7 +40,7 @@ end
 local function save(record)
   local values = {}
   for i, name in ipairs(RECORD_FIELDS) do values[i] = record[name] end
-  redis.call('SET', record.key, cmsgpack.pack(values), 'KEEPTTL')
+  redis.call('HSET', record.key, record.id, cmsgpack.pack(values))
 end
 
 -- Compares two keyed hashes without an early exit.
@@ -69,25 +68,8 @@ local function transition(events_key, ch, status, event_type)
   return id
 end
 
-if op == 'route' then
-  local fixed = redis.call('GET', KEYS[2])
-  if fixed then return fixed end
-  local tenants, seen = {}, {}
-  for _, member in ipairs(redis.call('HKEYS', KEYS[1])) do
-    local tenant = string.match(member, '^([^/]+)/')
-    if not seen[tenant] then
-      seen[tenant] = true
-      table.insert(tenants, tenant)
-    end
-  end
-  table.sort(tenants)
-  local joined = table.concat(tenants, ',')
-  redis.call('SET', KEYS[2], joined, 'PX', ARGV[2])
-  return joined
-end
-
 if op == 'cancel' then
-  local ch = load(KEYS[1])
+  local ch = load(KEYS[1], ARGV[4])
   if not ch then return {'missing'} end
   if ch.status == 'canceled' then return {'canceled', ch.last_event_id} end
   if ch.status ~= 'pending' then return {'conflict', ch.status} end
@@ -95,9 +77,9 @@ if op == 'cancel' then
 end
 
 if op == 'expire' then
-  local ch = load(KEYS[1])
+  local ch = load(KEYS[1], ARGV[4])
   if not ch then return {'missing'} end
-  if ch.status ~= 'pending' or ch.expires_at > tonumber(ARGV[4]) then
+  if ch.status ~= 'pending' or ch.expires_at > tonumber(ARGV[5]) then
     return {'unchanged', ch.status}
   end
   return {'expired', transition(KEYS[2], ch, 'expired', 'challenge.expired')}
@@ -111,8 +93,12 @@ local accepted_at, mode, sender, number = tonumber(ARGV[4]), ARGV[6], ARGV[7], A
 local first = redis.call('GET', seen_key)
 if first then return {'duplicate', first} end
 
+local challenge_ids = {}
+local n_challenges = tonumber(ARGV[9])
+for k = 1, n_challenges do challenge_ids[k] = ARGV[9 + k] end
+
 local candidates = {}
-local i = 9
+local i = 10 + n_challenges
 while i <= #ARGV do
   local spec, count = ARGV[i], tonumber(ARGV[i + 1])
   local list = {}
@@ -124,8 +110,8 @@ end
 -- Decide first, write after: in 'verifying' mode nothing is written unless a challenge is verified.
 local plan = {}  -- {challenge, status, event type or nil}
 local considered = {}
-for k = 3, #KEYS do
-  local ch = load(KEYS[k])
+for k = 1, n_challenges do
+  local ch = load(KEYS[2 + k], challenge_ids[k])
   if ch and ch.status == 'pending' and ch.phone == sender and ch.virtual_number == number then
     if ch.expires_at < accepted_at then
       -- Sent too late for this challenge: it is expired, whatever the text says.

@@ -1,8 +1,9 @@
-"""The judge and the store on a real Redis alone: no HTTP, no AMQP.
+"""The judge, the store and the sweeper on a real Redis alone: no HTTP, no AMQP.
 
 What one SMS does across tenants (matcher/judge.py): the tenants it is judged against are fixed
 at its first judgement, an SMS that verifies at one tenant is invisible to the others, and an
-SMS that verifies nowhere is applied to every waiting tenant.
+SMS that verifies nowhere is applied to every waiting tenant. What a sweep leaves: every due
+challenge ended, its route and expiry slot tidied, and nothing new when it runs again.
 """
 
 from __future__ import annotations
@@ -11,16 +12,21 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import msgspec
 import pytest
 
+from common.challenge_ids import new_challenge_id, slot_of
 from common.challenges import Challenge, Status
 from common.clock import now_ms
 from common.codes import Alphabet, generate_code
 from common.events import decode_entries
 from common.messages import InboundSms
+from common.redis import text
 from common.resources import RedisResources
 from common.settings import Settings
+from matcher.assembly import PartAssembler
 from matcher.judge import Judge, Outcome
+from matcher.sweeper import Sweeper
 from tests.integration.conftest import OTHER_PHONE, PHONE, VIRTUAL_NUMBER
 
 
@@ -37,10 +43,10 @@ class Bench:
         self.resources = resources
         self.judge = Judge(resources.store, resources.tenants, resources.keyring, settings)
 
-    async def open(self, tenant_id: str, phone: str = PHONE, max_attempts: int = 3) -> Opened:
+    async def open(self, tenant_id: str, phone: str = PHONE, max_attempts: int = 3, ttl_ms: int = 120_000) -> Opened:
         now = now_ms()
         challenge = Challenge(
-            id=uuid.uuid4().hex,
+            id=new_challenge_id(now + ttl_ms),
             tenant_id=tenant_id,
             phone=phone,
             virtual_number=VIRTUAL_NUMBER,
@@ -50,7 +56,7 @@ class Bench:
             code_length=6,
             alphabet=Alphabet.NUMERIC,
             created_at=now,
-            expires_at=now + 120_000,
+            expires_at=now + ttl_ms,
         )
         code = generate_code(6, Alphabet.NUMERIC)
         await self.resources.store.create(challenge, self.resources.keyring.code_hash(tenant_id, phone, code))
@@ -143,3 +149,63 @@ async def test_an_sms_that_concerns_no_challenge_changes_nothing(bench: Bench, m
     assert (await bench.judge.judge(message)).outcome is outcome
     assert await bench.state(opened) == (Status.PENDING, 0)
     assert await bench.events("acme") == []
+
+
+def sweeper_at(bench: Bench, instant_ms: int) -> Sweeper:
+    resources = bench.resources
+    assembler = PartAssembler(resources.redis, resources.names, resources.keyring, timeout_ms=60_000)
+    return Sweeper(resources.store, assembler, bench.judge, grace_ms=0, interval_s=1.0, clock=lambda: instant_ms)
+
+
+async def route_members(bench: Bench) -> list[str]:
+    names = bench.resources.names
+    route = await bench.resources.redis.hget(
+        names.route(PHONE, VIRTUAL_NUMBER), names.route_field(PHONE, VIRTUAL_NUMBER)
+    )
+    return sorted(text(route or b"").split())
+
+
+async def test_a_sweep_ends_every_due_challenge_and_tidies_its_route_and_slot(bench: Bench):
+    verified, canceled, pending = [await bench.open(tenant) for tenant in ("acme", "globex", "acme")]
+    later = await bench.open("globex", ttl_ms=600_000)
+    assert (await bench.judge.judge(sms(f"code {verified.code}"))).outcome is Outcome.APPLIED
+    await bench.resources.store.cancel(canceled.challenge, now_ms())
+
+    await sweeper_at(bench, now_ms() + 200_000).sweep_once()
+    assert await bench.state(verified) == (Status.VERIFIED, 1)
+    assert await bench.state(canceled) == (Status.CANCELED, 0)
+    assert await bench.state(pending) == (Status.EXPIRED, 0)
+    assert await bench.state(later) == (Status.PENDING, 0)
+    assert await bench.events("acme") == [
+        f"challenge.verified {verified.challenge.id}",
+        f"challenge.expired {pending.challenge.id}",
+    ]
+    # Only the challenge not due yet is still on the route and in the expiry index.
+    assert await route_members(bench) == [f"globex/{later.challenge.id}"]
+    names, redis = bench.resources.names, bench.resources.redis
+    slots = [text(member) for member in await redis.zrange(names.expiry_slots, 0, -1)]
+    assert slots == [f"globex/{slot_of(later.challenge.id)}"]
+
+
+async def test_a_sweep_cut_short_is_done_again_without_a_second_event(bench: Bench):
+    opened = await bench.open("acme")
+    sweeper = sweeper_at(bench, now_ms() + 200_000)
+    await sweeper.sweep_once()
+    # As if the sweeper died before it forgot the slot: the next one sweeps it again.
+    names, redis = bench.resources.names, bench.resources.redis
+    slot = slot_of(opened.challenge.id)
+    assert slot is not None
+    await redis.zadd(names.expiry_slots, {f"acme/{slot}": slot})
+    await sweeper.sweep_once()
+    assert await bench.events("acme") == [f"challenge.expired {opened.challenge.id}"]
+    assert await redis.zcard(names.expiry_slots) == 0
+    assert await route_members(bench) == []
+
+
+async def test_a_challenge_is_stored_only_under_the_expiry_its_id_names(bench: Bench):
+    opened = await bench.open("acme")
+    moved = msgspec.structs.replace(opened.challenge, id=new_challenge_id(opened.challenge.expires_at + 3_600_000))
+    with pytest.raises(ValueError, match="slot of its expiry"):
+        await bench.resources.store.create(moved, b"h" * 16)
+    assert await bench.resources.store.get("acme", moved.id) is None
+    assert await bench.resources.store.get("acme", "ch_not-an-id") is None

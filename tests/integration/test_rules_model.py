@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 
+from common.challenge_ids import new_challenge_id
 from common.challenges import Challenge, Status
 from common.clock import now_ms
 from common.codes import Alphabet, spec
@@ -221,7 +222,7 @@ class Run:
         alphabet, length = op.shape
         code = SHAPES[op.shape][op.code_index]
         challenge = Challenge(
-            id=f"ch{len(self.created):03d}",
+            id=new_challenge_id(self.now + op.ttl_ms),
             tenant_id=op.tenant,
             phone=op.phone,
             virtual_number=op.number,

@@ -14,6 +14,7 @@ import msgspec
 from aiohttp import WSMsgType
 from redis.asyncio import Redis
 
+from common.challenge_ids import slot_of
 from common.challenges import StoredRecord
 from common.events import decode_entries
 from common.keyring import Keyring
@@ -120,7 +121,7 @@ async def test_codes_are_stored_only_as_keyed_hashes(pipeline: Pipeline, redis: 
     assert stored
     for code in codes:
         assert not any(code.encode() in value for value in stored)
-    packed = await redis.get(Names(namespace).challenge("acme", plain["id"]))
+    packed = await redis.hget(Names(namespace).challenges("acme", slot_of(plain["id"]) or 0), plain["id"])
     stored_hash = bytes(msgspec.msgpack.decode(binary(packed), type=StoredRecord).code_hash)[1:]
     assert stored_hash == Keyring(SECRET_KEY.encode()).code_hash("acme", PHONE, plain["code"])
     assert stored_hash != hashlib.sha256(plain["code"].encode()).digest()[:16]
