@@ -1,5 +1,5 @@
 """What the core refuses, by kind. The core never speaks HTTP: the servers' edge
-(``common.web.json_errors``) gives each kind its status, in one table.
+(``common.web.edge``) gives each kind its status, in one table.
 """
 
 from __future__ import annotations

@@ -94,11 +94,11 @@ class ChallengeStore:
         names = self.names
         tenant_id = challenge.tenant_id
         route_field = names.route_field(challenge.phone, challenge.virtual_number)
-        join = (names.route(challenge.phone, challenge.virtual_number),)
+        route = (names.route(challenge.phone, challenge.virtual_number),)
         records = names.challenges(tenant_id, slot)
         await self._shared.execute_many(
             [
-                script_call(self._routes, join, ("join", route_field, names.tenant_member(tenant_id, challenge.id))),
+                script_call(self._routes, route, ("join", route_field, names.tenant_member(tenant_id, challenge.id))),
                 ("ZADD", names.expiry_slots, slot_end_ms(slot), names.tenant_member(tenant_id, slot)),
                 ("HSET", records, challenge.id, challenge.pack(code_hash)),
                 ("PEXPIREAT", records, slot_end_ms(slot) + RETENTION_AFTER_EXPIRY_MS),
@@ -167,7 +167,7 @@ class ChallengeStore:
         keys = [
             names.events(tenant_id),
             names.seen(tenant_id, provider, phone, provider_message_id),
-            *(names.challenges(tenant_id, slot_of(challenge_id) or 0) for challenge_id in challenge_ids),
+            *(self._records_of(tenant_id, challenge_id) for challenge_id in challenge_ids),
         ]
         args: list[EncodableT] = [
             "match",
@@ -247,6 +247,12 @@ class ChallengeStore:
         """Done with a slot: each of its challenges ended and left its route."""
         await self._redis.zrem(self.names.expiry_slots, self.names.tenant_member(tenant_id, slot))
 
+    def _records_of(self, tenant_id: str, challenge_id: str) -> str:
+        """The slot hash a challenge is filed in; only ids the store itself filed come here."""
+        slot = slot_of(challenge_id)
+        if slot is None:
+            raise ValueError(f"not a challenge id: {challenge_id!r}")
+        return self.names.challenges(tenant_id, slot)
+
     def _keys_of(self, challenge: Challenge) -> list[str]:
-        slot = expiry_slot(challenge.expires_at)
-        return [self.names.challenges(challenge.tenant_id, slot), self.names.events(challenge.tenant_id)]
+        return [self._records_of(challenge.tenant_id, challenge.id), self.names.events(challenge.tenant_id)]

@@ -66,50 +66,50 @@ def require_content_type(request: web.Request, *expected: str) -> None:
 
 
 @web.middleware
-async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Bind one request id to every log line of this request (and echo it back)."""
+async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """What every request gets, in one layer: its id bound to every log line and echoed back,
+    a declared body over the limit refused before a byte of it is read, and every error as
+    the JSON envelope, so nothing escapes as a bare 500.
+
+    One layer, not three: each layer's frame lives as long as its request, and a websocket's
+    request lives as long as the socket.
+    """
     request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
-    response = await handler(request)
+    try:
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            raise ApiError(413, "body_too_large", f"the body must be at most {MAX_BODY_BYTES} bytes")
+        response = await handler(request)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - rendered, or raised again, by _error_response
+        response = _error_response(request, exc)
     if not response.prepared:
         response.headers["X-Request-Id"] = request_id
     return response
 
 
-@web.middleware
-async def body_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """A declared body over the limit is refused before a byte of it is read."""
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise ApiError(413, "body_too_large", f"the body must be at most {MAX_BODY_BYTES} bytes")
-    return await handler(request)
-
-
-@web.middleware
-async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every error leaves as the JSON error envelope; nothing escapes as a bare 500."""
-    try:
-        return await handler(request)
-    except ApiError as exc:
-        return exc.response()
-    except Refusal as exc:
-        return error_response(status_of(exc), exc.code, exc.message)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        code = _CODES_BY_STATUS.get(exc.status, "http_error")
-        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
-        return error_response(exc.status, code, exc.reason, headers=headers)
-    except asyncio.CancelledError:
-        raise
-    except (RedisConnectionError, RedisTimeoutError, ConnectionError) as exc:
-        log.warning("backing_service_unavailable", path=request.path, error=type(exc).__name__)
-        return error_response(
-            503, "service_unavailable", "a backing service is unavailable; retry", headers={"Retry-After": "2"}
-        )
-    except Exception:
-        log.exception("request_failed", path=request.path)
-        return error_response(500, "internal_error", "an unexpected error occurred")
+def _error_response(request: web.Request, exc: Exception) -> web.StreamResponse:
+    """The JSON envelope for an error; a redirect (an HTTPException under 400) is raised again."""
+    match exc:
+        case ApiError():
+            return exc.response()
+        case Refusal():
+            return error_response(status_of(exc), exc.code, exc.message)
+        case web.HTTPException() if exc.status >= 400:
+            code = _CODES_BY_STATUS.get(exc.status, "http_error")
+            headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
+            return error_response(exc.status, code, exc.reason, headers=headers)
+        case web.HTTPException():
+            raise exc
+        case RedisConnectionError() | RedisTimeoutError() | ConnectionError():
+            log.warning("backing_service_unavailable", path=request.path, error=type(exc).__name__)
+            return error_response(
+                503, "service_unavailable", "a backing service is unavailable; retry", headers={"Retry-After": "2"}
+            )
+    log.error("request_failed", path=request.path, exc_info=exc)
+    return error_response(500, "internal_error", "an unexpected error occurred")
 
 
 # The HTTP status of each kind of refusal the core raises.
@@ -124,4 +124,4 @@ def status_of(refusal: Refusal) -> int:
 
 
 def middlewares() -> list[Middleware]:
-    return [request_context, json_errors, body_limit]
+    return [edge]

@@ -84,6 +84,10 @@ class Subscription:
         self._entries.append(entry)
         self.on_entry()
 
+    @property
+    def has_entries(self) -> bool:
+        return bool(self._entries)
+
     def take(self) -> Entry | None:
         """The oldest entry not yet taken, or None when there is none."""
         if not self._entries:

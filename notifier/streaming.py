@@ -107,6 +107,8 @@ class _Sender:
         self.end(TOO_SLOW, b"too far behind; resume with your last cursor")
 
     async def _send_all(self) -> None:
+        """Send until the mailbox is empty; then the task lets go of itself (an idle socket
+        keeps no finished task and its coroutine alive)."""
         while (entry := self._subscription.take()) is not None:
             cursor, event = entry
             if cursor_key(cursor) <= self._last_key or not self._wanted(entry):
@@ -117,6 +119,7 @@ class _Sender:
             if self._close_after_terminal and event.terminal:
                 self.end(WSCloseCode.OK, b"challenge settled")
                 return
+        self.task = None
 
 
 async def stream_live(
@@ -135,7 +138,8 @@ async def stream_live(
     sender = _Sender(ws, subscription, last_sent, wanted, stream, close_after_terminal)
     subscription.on_entry = sender.wake
     subscription.on_overflow = sender.too_slow
-    sender.wake()  # entries may have arrived between subscribing and now
+    if subscription.has_entries:
+        sender.wake()  # entries arrived between subscribing and now
     try:
         await _refuse_incoming(ws)
     except asyncio.CancelledError:
