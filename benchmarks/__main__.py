@@ -16,7 +16,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.memory import bytes_per_pending_challenge
-from benchmarks.pipeline import NUMBER_RATE_LIMIT, EndToEnd, PacedLatency, end_to_end, paced_latency, running
+from benchmarks.pipeline import (
+    NUMBER_RATE_LIMIT,
+    EndToEnd,
+    IngestAlone,
+    PacedLatency,
+    end_to_end,
+    ingest_alone,
+    paced_latency,
+    running,
+)
 from benchmarks.raw import aiohttp_do_nothing, amqp_round_trip, redis_round_trips
 from benchmarks.sockets import IdleSockets, idle_sockets
 from tests.integration.conftest import AMQP_URL, REDIS_URL
@@ -31,7 +40,14 @@ class RawLimits:
     redis: float  # single-command round trips/s
 
 
-def _table(raw: RawLimits, runs: list[EndToEnd], paced: list[PacedLatency], memory: float, sockets: IdleSockets) -> str:
+def _table(
+    raw: RawLimits,
+    alone: IngestAlone,
+    runs: list[EndToEnd],
+    paced: list[PacedLatency],
+    memory: float,
+    sockets: IdleSockets,
+) -> str:
     rows = [
         "| figure | value | ratio |",
         "|---|---|---|",
@@ -41,6 +57,11 @@ def _table(raw: RawLimits, runs: list[EndToEnd], paced: list[PacedLatency], memo
         ),
         f"| raw web: do-nothing aiohttp handler, same client | {raw.handler:,.0f} req/s | 1.00x |",
         f"| raw Redis: SET round trips, 128 in flight, one client | {raw.redis:,.0f}/s | |",
+        (
+            f"| ingest alone (no matcher, no notifier), {alone.concurrency} concurrent webhooks, {alone.sms:,} SMS "
+            f"| {alone.accepted_per_s:,.0f} accepted/s | {alone.accepted_per_s / raw.handler:.2f}x web |"
+        ),
+        f"| ↳ CPU per webhook: {_cpu(alone.cpu_ms_per_sms)} | {sum(alone.cpu_ms_per_sms.values()):.2f} ms | |",
     ]
     for run in runs:
         rows += [
@@ -85,6 +106,8 @@ async def main(args: argparse.Namespace) -> None:
     runs: list[EndToEnd] = []
     paced: list[PacedLatency] = []
     with tempfile.TemporaryDirectory(prefix="revotp-bench-") as logs:
+        alone = await ingest_alone(Path(logs), sms=args.sms, concurrency=args.concurrency, log_level=args.log_level)
+        print(f"ingest alone: {alone.accepted_per_s:,.0f} accepted/s")
         for index, matchers in enumerate(args.matchers):
             async with running(Path(logs), matchers=matchers, log_level=args.log_level) as deployment:
                 run = await end_to_end(deployment, matchers=matchers, sms=args.sms, concurrency=args.concurrency)
@@ -97,7 +120,7 @@ async def main(args: argparse.Namespace) -> None:
                         paced.append(load)
                     sockets = await idle_sockets(deployment, args.sockets)
     memory = await bytes_per_pending_challenge(REDIS_URL, args.challenges)
-    table = _table(raw, runs, paced, memory, sockets)
+    table = _table(raw, alone, runs, paced, memory, sockets)
     print("\n" + table)
     if args.append:
         machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"

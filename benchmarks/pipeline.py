@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.cpu import broker_pids, snapshot, spent
+from benchmarks.raw import sms_to_nobody
 from tests.chaos.deployment import Deployment
 
 NUMBER_RATE_LIMIT = "1000000/1"
@@ -38,20 +39,19 @@ class EndToEnd:
 
 
 def _parts(deployment: Deployment) -> dict[str, list[int]]:
-    """The processes whose CPU the run spends, by part."""
-    processes = deployment.processes
-    return {
-        "ingest": [processes["ingest"].process.pid],
-        "matchers": [p.process.pid for name, p in processes.items() if name.startswith("matcher")],
-        "notifier": [processes["notifier"].process.pid],
-        **broker_pids(),
-        "client": [os.getpid()],
-    }
+    """The processes whose CPU the run spends, by part (only the parts that run)."""
+    by_service: dict[str, list[int]] = {"ingest": [], "matchers": [], "notifier": []}
+    for name, process in deployment.processes.items():
+        service = name.split("-")[0]
+        by_service["matchers" if service == "matcher" else service].append(process.process.pid)
+    return {**{part: pids for part, pids in by_service.items() if pids}, **broker_pids(), "client": [os.getpid()]}
 
 
 @contextlib.asynccontextmanager
-async def running(logs: Path, *, matchers: int, log_level: str = "info") -> AsyncIterator[Deployment]:
-    """Ingest, notifier and ``matchers`` matcher processes in their own namespace, then gone."""
+async def running(
+    logs: Path, *, matchers: int, log_level: str = "info", notifier: bool = True
+) -> AsyncIterator[Deployment]:
+    """Ingest, the notifier and ``matchers`` matcher processes in their own namespace, then gone."""
     deployment = Deployment(
         f"revotp-bench-{uuid.uuid4().hex[:8]}",
         logs,
@@ -60,7 +60,8 @@ async def running(logs: Path, *, matchers: int, log_level: str = "info") -> Asyn
         REVOTP_LOG_LEVEL=log_level,
     )
     try:
-        await deployment.start_ready("ingest", "notifier", *(f"matcher-{n}" for n in range(1, matchers + 1)))
+        services = ["ingest", *(["notifier"] if notifier else []), *(f"matcher-{n}" for n in range(1, matchers + 1))]
+        await deployment.start_ready(*services)
         yield deployment
     finally:
         await deployment.close()
@@ -120,6 +121,45 @@ async def end_to_end(deployment: Deployment, *, matchers: int, sms: int, concurr
         p50_ms=latencies[len(latencies) // 2] * 1000,
         p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000,
         cpu_ms_per_sms={part: seconds * 1000 / sms for part, seconds in spent(cpu_before, cpu_after).items()},
+    )
+
+
+@dataclass(frozen=True)
+class IngestAlone:
+    sms: int
+    concurrency: int
+    accepted_per_s: float
+    cpu_ms_per_sms: dict[str, float]
+
+
+async def ingest_alone(logs: Path, *, sms: int, concurrency: int, log_level: str) -> IngestAlone:
+    """Webhooks accepted per second by ingest with no matcher or notifier running.
+
+    The end-to-end runs share the two cores among every part, so their acceptance rate is the
+    pipeline's; here ingest (signature, numbers, admission, confirmed publish) has the cores
+    with only the broker, Redis and the client, as the do-nothing handler had. The queue keeps
+    the SMS, which match no challenge; the namespace goes with the deployment.
+    """
+    async with running(logs, matchers=0, log_level=log_level, notifier=False) as deployment:
+        gate = asyncio.Semaphore(concurrency)
+
+        async def send(n: int) -> None:
+            async with gate:
+                response = await deployment.post_sms(sms_to_nobody(n))
+                assert response.status == 202, response.status
+
+        await asyncio.gather(*(send(n) for n in range(min(sms, 500))))  # connections, caches
+        parts = _parts(deployment)
+        cpu_before = snapshot(parts)
+        started = time.perf_counter()
+        await asyncio.gather(*(send(n) for n in range(sms, 2 * sms)))
+        elapsed = time.perf_counter() - started
+        cpu_spent = spent(cpu_before, snapshot(parts))
+    return IngestAlone(
+        sms=sms,
+        concurrency=concurrency,
+        accepted_per_s=sms / elapsed,
+        cpu_ms_per_sms={part: seconds * 1000 / sms for part, seconds in cpu_spent.items()},
     )
 
 

@@ -73,24 +73,31 @@ async def amqp_round_trip(url: str, count: int) -> float:
 
 
 async def aiohttp_do_nothing(count: int, concurrency: int) -> float:
-    """Requests per second a do-nothing aiohttp handler in its own process answers, driven by the
-    same client as the end-to-end run: the ceiling of a webhook server here, client included."""
+    """Requests per second a do-nothing aiohttp handler in its own process answers, sent the
+    same signed webhooks by the same client as ingest: the ceiling of a webhook server here,
+    client included."""
     import aiohttp
 
     from revotp.replay.ceiling import do_nothing_server
+    from tests.chaos.deployment import signed_generic_webhook
 
     async with do_nothing_server() as base_url, aiohttp.ClientSession() as session:
         gate = asyncio.Semaphore(concurrency)
-        body = b'{"id": "m", "from": "+33612345678", "to": "+15550100000", "text": "483920"}'
         url = base_url + "/v1/inbound/generic"
 
-        async def post() -> None:
-            async with gate, session.post(url, data=body) as response:
+        async def post(n: int) -> None:
+            body, headers = signed_generic_webhook(sms_to_nobody(n))
+            async with gate, session.post(url, data=body, headers=headers) as response:
                 await response.read()
 
         started = time.perf_counter()
-        await asyncio.gather(*(post() for _ in range(count)))
+        await asyncio.gather(*(post(n) for n in range(count)))
         return count / (time.perf_counter() - started)
+
+
+def sms_to_nobody(n: int) -> dict[str, str]:
+    """A distinct SMS from a distinct sender: admitted, queued, and matching no challenge."""
+    return {"id": uuid.uuid4().hex, "from": f"+3362{n:07d}", "to": "+15550100000", "text": "483920"}
 
 
 async def redis_round_trips(url: str, count: int, concurrency: int) -> float:

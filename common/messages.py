@@ -26,7 +26,7 @@ class SmsPart(msgspec.Struct, frozen=True):
 class InboundSms(msgspec.Struct, frozen=True, kw_only=True):
     """One SMS as a provider delivered it, stamped by ingest when accepted."""
 
-    message_id: str  # ingest's own id (uuid4 hex), copied into the AMQP message_id
+    message_id: str  # ingest's own id (128 random bits, hex), copied into the AMQP message_id
     provider: str  # route name: generic, twilio, …
     provider_message_id: str  # the provider's id; (provider, id) dedupes retries
     sender: str  # as the provider wrote it

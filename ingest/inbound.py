@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
 import time
-import uuid
 
 import structlog
 from aiohttp import web
@@ -62,7 +62,7 @@ def stamp(provider: str, batch: Batch, region: str, accepted_at: int) -> list[In
     """The batch as queue messages: ids, the acceptance instant, and both numbers read once."""
     return [
         InboundSms(
-            message_id=uuid.uuid4().hex,
+            message_id=secrets.token_hex(16),
             provider=provider,
             provider_message_id=sms.provider_message_id,
             sender=sms.sender,

@@ -23,6 +23,18 @@ from tests.support.processes import ServiceProcess
 PORT_VARIABLES = {"ingest": "REVOTP_INGEST_PORT", "matcher": "REVOTP_MATCHER_PORT", "notifier": "REVOTP_NOTIFIER_PORT"}
 
 
+def signed_generic_webhook(message: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of one generic webhook, signed with the test deployments' secret."""
+    body = json.dumps(message).encode()
+    stamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "X-Revotp-Timestamp": str(stamp),
+        "X-Revotp-Signature": sign(GENERIC_SECRET, stamp, body),
+    }
+    return body, headers
+
+
 class Deployment:
     def __init__(self, namespace: str, logs: Path, **env: str) -> None:
         self.namespace = namespace
@@ -79,13 +91,7 @@ class Deployment:
 
     async def post_sms(self, message: dict[str, str]) -> aiohttp.ClientResponse:
         """One signed generic webhook; returns the response (the body already read)."""
-        body = json.dumps(message).encode()
-        stamp = int(time.time())
-        headers = {
-            "Content-Type": "application/json",
-            "X-Revotp-Timestamp": str(stamp),
-            "X-Revotp-Signature": sign(GENERIC_SECRET, stamp, body),
-        }
+        body, headers = signed_generic_webhook(message)
         async with self.session.post(
             self.url("ingest") + "/v1/inbound/generic", data=body, headers=headers
         ) as response:

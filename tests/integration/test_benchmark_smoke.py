@@ -32,7 +32,7 @@ async def test_a_small_benchmark_run_prints_every_ratio():
     table = stdout.decode()
     assert "REVOTP_NUMBER_RATE_LIMIT=" in table  # the limits in force are printed
     ratios = [float(ratio) for ratio in re.findall(r"\| (\d+\.\d\d)x(?: broker| web)? \|", table)]
-    assert len(ratios) == 5  # two raw yardsticks, then verified, accepted and creation
+    assert len(ratios) == 6  # two raw yardsticks, ingest alone, then verified, accepted and creation
     assert ratios[:2] == [1.0, 1.0]
     assert all(ratio > 0 for ratio in ratios[2:])
     assert re.search(r"\| ↳ latency webhook → verdict at [\d,]+/s offered .* \| \d+ / \d+ / \d+ ms \|", table)
@@ -44,3 +44,6 @@ async def test_a_small_benchmark_run_prints_every_ratio():
     # private broker ending during the run once made Redis negative).
     assert all(ms >= 0 for ms in parts.values()), parts
     assert float(cpu[2]) > 0
+    alone = re.search(r"\| ↳ CPU per webhook: (.*) \| (-?[\d.]+) ms \|", table)
+    assert alone, table
+    assert {item.rsplit(" ", 1)[0] for item in alone[1].split(", ")} == {"ingest", "RabbitMQ", "Redis", "client"}
