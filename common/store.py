@@ -60,6 +60,13 @@ class MatchResult(msgspec.Struct, frozen=True):
     verdicts: tuple[Verdict, ...] = ()
 
 
+class SmsRoute(msgspec.Struct, frozen=True):
+    """Whom one SMS is judged against, and the challenges waiting on its route."""
+
+    tenants: tuple[str, ...]  # fixed at the SMS's first judgement
+    challenges: dict[str, list[str]]  # tenant → challenge ids on the route now (some may have ended)
+
+
 class ChallengeStore:
     """Challenges by tenant and expiry slot, routes by sender and number, expiry slots by time.
 
@@ -153,17 +160,20 @@ class ChallengeStore:
         now_ms: int,
         candidate_hashes: Mapping[str, Sequence[bytes]],
         mode: MatchMode = MatchMode.ALL,
+        on_route: Sequence[str] | None = None,
     ) -> MatchResult:
-        """Apply one SMS to the tenant's pending challenges for this sender and number."""
+        """Apply one SMS to the tenant's pending challenges for this sender and number.
+
+        ``on_route``: the tenant's challenge ids on the SMS's route, as ``route_of`` read them;
+        read here when not given.
+        """
         names = self.names
-        route = await self._shared.execute(
-            "HGET", names.route(phone, virtual_number), names.route_field(phone, virtual_number)
-        )
-        challenge_ids = sorted(
-            challenge_id
-            for member_tenant, challenge_id in map(names.parse_tenant_member, text(route or b"").split())
-            if member_tenant == tenant_id
-        )
+        if on_route is None:
+            route = await self._shared.execute(
+                "HGET", names.route(phone, virtual_number), names.route_field(phone, virtual_number)
+            )
+            on_route = self._challenges_by_tenant(route).get(tenant_id, [])
+        challenge_ids = sorted(on_route)
         keys = [
             names.events(tenant_id),
             names.seen(tenant_id, provider, phone, provider_message_id),
@@ -197,10 +207,8 @@ class ChallengeStore:
         verified = any(verdict.status is Status.VERIFIED and verdict.event_id for verdict in verdicts)
         return MatchResult(applied, verified=verified, verdicts=verdicts)
 
-    async def tenants_judging(
-        self, phone: str, virtual_number: str, *, provider: str, provider_message_id: str
-    ) -> list[str]:
-        """The tenants this SMS is judged against: those waiting for it when it was first judged.
+    async def route_of(self, phone: str, virtual_number: str, *, provider: str, provider_message_id: str) -> SmsRoute:
+        """Whom this SMS is judged against: the tenants waiting for it when it was first judged.
 
         Recorded for ``SEEN_TTL_MS``, so an SMS that found nobody waiting stays a known SMS: a
         provider's retry after a challenge was opened is a duplicate, not a new attempt.
@@ -211,8 +219,15 @@ class ChallengeStore:
             names.judgement(phone, virtual_number, provider, provider_message_id),
         ]
         args: list[EncodableT] = ["judge", names.route_field(phone, virtual_number), SEEN_TTL_MS]
-        reply = text(await self._shared.run_script(self._routes, keys, args))
-        return reply.split(",") if reply else []
+        fixed, on_route = await self._shared.run_script(self._routes, keys, args)
+        tenants = tuple(text(fixed).split(",")) if fixed else ()
+        return SmsRoute(tenants, self._challenges_by_tenant(on_route))
+
+    def _challenges_by_tenant(self, route_value: bytes | None) -> dict[str, list[str]]:
+        by_tenant: dict[str, list[str]] = {}
+        for tenant_id, challenge_id in map(self.names.parse_tenant_member, text(route_value or b"").split()):
+            by_tenant.setdefault(tenant_id, []).append(challenge_id)
+        return by_tenant
 
     async def due_slots(self, cutoff_ms: int, limit: int) -> list[tuple[str, int]]:
         """(tenant, expiry slot) pairs whose slot ended at or before ``cutoff_ms``."""

@@ -67,9 +67,10 @@ class Judge:
             return Judgement(Outcome.UNKNOWN_NUMBER)
         if sender is None:
             return Judgement(Outcome.BAD_SENDER)
-        tenants = await self._store.tenants_judging(
+        route = await self._store.route_of(
             sender, recipient, provider=sms.provider, provider_message_id=sms.provider_message_id
         )
+        tenants = route.tenants
         if not tenants:
             return Judgement(Outcome.NO_CHALLENGE)
         candidates = candidates_by_spec(sms.text)
@@ -89,6 +90,7 @@ class Judge:
                 now_ms=self._clock(),
                 candidate_hashes=hashes,
                 mode=mode,
+                on_route=route.challenges.get(tenant_id, ()),
             )
 
         if len(tenants) == 1:

@@ -7,8 +7,9 @@
 --   join:    ARGV[3] = the member to add (once)
 --   leave:   ARGV[3] = the member to remove; the field goes with its last member
 --   judge:   KEYS[2] = the SMS's judgement record, ARGV[3] = its TTL (ms)
---            answers the tenants the SMS is judged against, fixed at its first judgement:
---            a redelivery days later meets the same tenants, not the challenges opened since
+--            answers the tenants the SMS is judged against, fixed at its first judgement
+--            (a redelivery days later meets the same tenants, not those that opened a
+--            challenge since), and the route's members as they are now
 
 local bucket, op, field = KEYS[1], ARGV[1], ARGV[2]
 
@@ -35,8 +36,9 @@ if op == 'join' or op == 'leave' then
 end
 
 if op == 'judge' then
+  local now_on_route = redis.call('HGET', bucket, field) or ''
   local fixed = redis.call('GET', KEYS[2])
-  if fixed then return fixed end
+  if fixed then return {fixed, now_on_route} end
   local tenants, seen = {}, {}
   for _, member in ipairs(members()) do
     local tenant = string.match(member, '^([^/]+)/')
@@ -48,7 +50,7 @@ if op == 'judge' then
   table.sort(tenants)
   local joined = table.concat(tenants, ',')
   redis.call('SET', KEYS[2], joined, 'PX', ARGV[3])
-  return joined
+  return {joined, now_on_route}
 end
 
 return redis.error_reply('unknown operation ' .. tostring(op))

@@ -209,7 +209,8 @@ class Run:
                 assert real_expired == self.rules.expire(challenge.tenant_id, challenge.id, cutoff=cutoff, now=self.now)
             case Route():
                 where = {"provider": operation.provider, "provider_message_id": operation.message_id}
-                real_tenants = await self.store.tenants_judging(operation.phone, operation.number, **where)
+                real_route = await self.store.route_of(operation.phone, operation.number, **where)
+                real_tenants = list(real_route.tenants)
                 assert real_tenants == self.rules.tenants_judging(operation.phone, operation.number, **where)
             case Tick(ms=ms):
                 self.now += ms
