@@ -17,6 +17,7 @@ from pathlib import Path
 
 from benchmarks.memory import bytes_per_pending_challenge
 from benchmarks.pipeline import (
+    CREATE_CONCURRENCY,
     NUMBER_RATE_LIMIT,
     EndToEnd,
     IngestAlone,
@@ -26,7 +27,7 @@ from benchmarks.pipeline import (
     paced_latency,
     running,
 )
-from benchmarks.raw import aiohttp_do_nothing, amqp_round_trip, redis_round_trips
+from benchmarks.raw import amqp_round_trip, do_nothing_creates, do_nothing_webhooks, redis_round_trips
 from benchmarks.sockets import IdleSockets, idle_sockets
 from tests.integration.conftest import AMQP_URL, REDIS_URL
 
@@ -36,7 +37,8 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 @dataclass(frozen=True)
 class RawLimits:
     broker: float  # msg/s, persistent publish with confirms → consume with acks
-    handler: float  # requests/s of a do-nothing aiohttp handler
+    handler: float  # requests/s of a do-nothing aiohttp handler, sent ingest's webhooks
+    handler_creates: float  # the same, sent challenge creations
     redis: float  # single-command round trips/s
 
 
@@ -55,7 +57,11 @@ def _table(
             f"| raw broker: persistent publish with confirms → consume with acks, quorum queue, 2 processes "
             f"| {raw.broker:,.0f} msg/s | 1.00x |"
         ),
-        f"| raw web: do-nothing aiohttp handler, same client | {raw.handler:,.0f} req/s | 1.00x |",
+        f"| raw web: do-nothing aiohttp handler, signed webhooks, same client | {raw.handler:,.0f} req/s | 1.00x |",
+        (
+            f"| raw web: do-nothing aiohttp handler, creation requests ({CREATE_CONCURRENCY} in flight), same client "
+            f"| {raw.handler_creates:,.0f} req/s | 1.00x |"
+        ),
         f"| raw Redis: SET round trips, 128 in flight, one client | {raw.redis:,.0f}/s | |",
         (
             f"| ingest alone (no matcher, no notifier), {alone.concurrency} concurrent webhooks, {alone.sms:,} SMS "
@@ -80,7 +86,7 @@ def _table(
             f"| {load.p50_ms:.0f} / {load.p99_ms:.0f} / {load.max_ms:.0f} ms | |"
         )
     creates = runs[0].creates_per_s
-    rows.append(f"| challenge creation | {creates:,.0f}/s | {creates / raw.handler:.2f}x web |")
+    rows.append(f"| challenge creation | {creates:,.0f}/s | {creates / raw.handler_creates:.2f}x web |")
     rows.append(f"| Redis memory per pending challenge | {memory:,.0f} B | |")
     rows.append(
         f"| notifier memory per idle socket ({sockets.count:,} sockets) | {sockets.bytes_per_socket:,.0f} B | |"
@@ -99,10 +105,14 @@ async def main(args: argparse.Namespace) -> None:
     print(f"per-number limit in force for the run: REVOTP_NUMBER_RATE_LIMIT={NUMBER_RATE_LIMIT}")
     raw = RawLimits(
         broker=await amqp_round_trip(AMQP_URL, args.sms),
-        handler=await aiohttp_do_nothing(args.sms, args.concurrency),
+        handler=await do_nothing_webhooks(args.sms, args.concurrency),
+        handler_creates=await do_nothing_creates(args.sms, CREATE_CONCURRENCY),
         redis=await redis_round_trips(REDIS_URL, args.sms * 4, 128),
     )
-    print(f"raw: broker {raw.broker:,.0f} msg/s, web {raw.handler:,.0f} req/s, Redis {raw.redis:,.0f}/s")
+    print(
+        f"raw: broker {raw.broker:,.0f} msg/s, web {raw.handler:,.0f} req/s (webhooks), "
+        f"{raw.handler_creates:,.0f} req/s (creations), Redis {raw.redis:,.0f}/s"
+    )
     runs: list[EndToEnd] = []
     paced: list[PacedLatency] = []
     with tempfile.TemporaryDirectory(prefix="revotp-bench-") as logs:

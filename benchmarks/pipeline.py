@@ -22,7 +22,7 @@ from benchmarks.raw import sms_to_nobody
 from tests.chaos.deployment import Deployment
 
 NUMBER_RATE_LIMIT = "1000000/1"
-CREATE_CONCURRENCY = 32
+CREATE_CONCURRENCY = 32  # challenge creations in flight (and in the do-nothing yardstick's run)
 
 
 @dataclass(frozen=True)

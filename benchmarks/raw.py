@@ -3,7 +3,9 @@
 ``amqp_round_trip``: persistent messages published with publisher confirms by one process and
 consumed with one ack each by another, through a durable quorum queue like revotp's inbound
 queue. It is the per-message rate the broker allows, the yardstick of the end-to-end figure.
-``aiohttp_do_nothing`` and ``redis_round_trips`` are the yardsticks of ingest and of Redis use.
+``do_nothing_webhooks`` and ``do_nothing_creates`` (a do-nothing aiohttp handler sent exactly
+what ingest is sent, by the same client code) are the yardsticks of ingest's two halves, and
+``redis_round_trips`` of Redis use.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import asyncio
 import multiprocessing
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 
 import aio_pika
+import aiohttp
 
 PUBLISH_CONCURRENCY = 128
 PREFETCH = 64
@@ -72,26 +76,46 @@ async def amqp_round_trip(url: str, count: int) -> float:
     return count / elapsed
 
 
-async def aiohttp_do_nothing(count: int, concurrency: int) -> float:
+async def do_nothing_webhooks(count: int, concurrency: int) -> float:
     """Requests per second a do-nothing aiohttp handler in its own process answers, sent the
-    same signed webhooks by the same client as ingest: the ceiling of a webhook server here,
-    client included."""
-    import aiohttp
-
-    from revotp.replay.ceiling import do_nothing_server
+    same signed webhooks by the same client code as ingest: the ceiling of a webhook server
+    here, client included."""
     from tests.chaos.deployment import signed_generic_webhook
+
+    async def post(session: aiohttp.ClientSession, url: str, n: int) -> None:
+        body, headers = signed_generic_webhook(sms_to_nobody(n))
+        async with session.post(url + "/v1/inbound/generic", data=body, headers=headers) as response:
+            await response.read()
+
+    return await _do_nothing_rate(count, concurrency, post)
+
+
+async def do_nothing_creates(count: int, concurrency: int) -> float:
+    """The same for the tenant API: the request a challenge creation sends, by the same client."""
+    from tests.integration.conftest import ACME_KEY, bearer
+
+    async def post(session: aiohttp.ClientSession, url: str, n: int) -> None:
+        body = {"phone": f"+3363{n:07d}", "ttl_seconds": 900}
+        async with session.post(url + "/v1/challenges", json=body, headers=bearer(ACME_KEY)) as response:
+            await response.read()
+
+    return await _do_nothing_rate(count, concurrency, post)
+
+
+async def _do_nothing_rate(
+    count: int, concurrency: int, post: Callable[[aiohttp.ClientSession, str, int], Awaitable[None]]
+) -> float:
+    from revotp.replay.ceiling import do_nothing_server
 
     async with do_nothing_server() as base_url, aiohttp.ClientSession() as session:
         gate = asyncio.Semaphore(concurrency)
-        url = base_url + "/v1/inbound/generic"
 
-        async def post(n: int) -> None:
-            body, headers = signed_generic_webhook(sms_to_nobody(n))
-            async with gate, session.post(url, data=body, headers=headers) as response:
-                await response.read()
+        async def one(n: int) -> None:
+            async with gate:
+                await post(session, base_url, n)
 
         started = time.perf_counter()
-        await asyncio.gather(*(post(n) for n in range(count)))
+        await asyncio.gather(*(one(n) for n in range(count)))
         return count / (time.perf_counter() - started)
 
 

@@ -32,9 +32,9 @@ async def test_a_small_benchmark_run_prints_every_ratio():
     table = stdout.decode()
     assert "REVOTP_NUMBER_RATE_LIMIT=" in table  # the limits in force are printed
     ratios = [float(ratio) for ratio in re.findall(r"\| (\d+\.\d\d)x(?: broker| web)? \|", table)]
-    assert len(ratios) == 6  # two raw yardsticks, ingest alone, then verified, accepted and creation
-    assert ratios[:2] == [1.0, 1.0]
-    assert all(ratio > 0 for ratio in ratios[2:])
+    assert len(ratios) == 7  # three raw yardsticks, ingest alone, then verified, accepted and creation
+    assert ratios[:3] == [1.0, 1.0, 1.0]
+    assert all(ratio > 0 for ratio in ratios[3:])
     assert re.search(r"\| ↳ latency webhook → verdict at [\d,]+/s offered .* \| \d+ / \d+ / \d+ ms \|", table)
     cpu = re.search(r"\| ↳ CPU per verified SMS: (.*) \| (-?[\d.]+) ms \|", table)
     assert cpu, table
