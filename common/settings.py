@@ -57,6 +57,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     default_region: str = "US"
     bootstrap_tenants: tuple[str, ...] = ()
     public_url: str = "http://127.0.0.1:8080"
+    # Where end users reach the notifier (the verify page); empty: http://<host>:<notifier_port>.
+    page_url: str = ""
     # Root of every keyed hash and token. Unset: generated once and kept in Redis (dev only).
     secret_key: str = ""
     insecure_no_signatures: bool = False
@@ -85,6 +87,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     log_level: str = "info"
     # Every REVOTP_* variable as given, for per-provider options (REVOTP_<PROVIDER>_<OPTION>).
     env: dict[str, str] = msgspec.field(default_factory=dict)
+
+    @property
+    def page_base_url(self) -> str:
+        """The notifier's public base URL, where end users open the verify page."""
+        return (self.page_url or f"http://{self.host}:{self.notifier_port}").rstrip("/")
 
     def provider_option(self, provider: str, option: str) -> str:
         """``REVOTP_<PROVIDER>_<OPTION>``, empty when unset (``android-sms-gateway`` → ``ANDROID_SMS_GATEWAY``)."""
@@ -123,6 +130,9 @@ def _check_ranges(settings: Settings) -> None:
         raise SettingsError("REVOTP_DEFAULT_REGION must be a two-letter region such as US or FR")
     if urlsplit(settings.public_url).scheme not in ("http", "https") or not urlsplit(settings.public_url).netloc:
         raise SettingsError("REVOTP_PUBLIC_URL must be an http(s) URL such as https://hooks.example.com")
+    page = urlsplit(settings.page_url)
+    if settings.page_url and (page.scheme not in ("http", "https") or not page.netloc):
+        raise SettingsError("REVOTP_PAGE_URL must be an http(s) URL such as https://verify.example.com")
     if not NAMESPACE_PATTERN.fullmatch(settings.namespace):
         raise SettingsError("REVOTP_NAMESPACE must be 1-64 letters, digits, '-', '_' or '.'")
 

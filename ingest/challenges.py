@@ -14,11 +14,13 @@ from common.challenges import Challenge, Status
 from common.codes import Alphabet, generate_code
 from common.json_input import JSON_INPUT_ERRORS
 from common.phones import to_e164
+from common.sms_links import sms_body
 from common.store import CancelOutcome
+from common.verify_page import PageSecret, seal_page_secret, verify_url
 from common.web import ApiError, json_response, require_content_type
 from ingest import keys
 from ingest.metrics import CHALLENGES_CREATED
-from ingest.schemas import ChallengeView, CreateChallenge, challenge_view
+from ingest.schemas import ChallengeView, CreateChallenge, Created, challenge_view
 
 log = structlog.get_logger(__name__)
 
@@ -79,7 +81,11 @@ async def create_challenge(request: web.Request) -> web.Response:
         CHALLENGES_CREATED.inc()
         log.info("challenge_created", challenge_id=challenge.id, tenant_id=tenant_id, ttl_s=payload.ttl_seconds)
         token = keyring.watch_token(tenant_id, challenge.id)
-        return msgspec.json.encode(challenge_view(challenge, watch_token=token, code=code))
+        body = sms_body(code, payload.context if payload.context_in_sms else None)
+        sealed = seal_page_secret(keyring, tenant_id, challenge.id, PageSecret(code, body))
+        page = verify_url(settings.page_base_url, challenge.id, watch_token=token, sealed=sealed)
+        created_view = Created(code=code, sms_body=body, verify_url=page)
+        return msgspec.json.encode(challenge_view(challenge, watch_token=token, created=created_view))
 
     idempotency_key = request.headers.get("Idempotency-Key")
     replayed = False

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 import msgspec
 
@@ -11,6 +10,7 @@ from common.challenges import Challenge, Status
 from common.clock import iso_ms
 from common.codes import MAX_LENGTH, MIN_LENGTH, Alphabet
 from common.errors import InvalidInput
+from common.sms_links import sms_link
 
 # field: (lowest, highest) accepted value
 LIMITS = {
@@ -36,6 +36,10 @@ class CreateChallenge(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     code_length: Annotated[int, _documented_range("code_length")] = 6
     alphabet: Annotated[str, msgspec.Meta(description="numeric or alphanumeric")] = Alphabet.NUMERIC.value
     context: Annotated[str | None, msgspec.Meta(description="shown to the user")] = None
+    context_in_sms: Annotated[
+        bool,
+        msgspec.Meta(description="put the context in the SMS body after the code, so the user sees what they approve"),
+    ] = False
     external_id: Annotated[str | None, msgspec.Meta(description="echoed in every event")] = None
 
     def check(self) -> None:
@@ -55,7 +59,8 @@ class CreateChallenge(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
 
 
 class ChallengeView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """A challenge as the tenant sees it; ``code``, ``sms_body`` and ``sms_uri`` only on create."""
+    """A challenge as the tenant sees it; ``code``, ``sms_body``, ``sms_uri`` and ``verify_url``
+    only on create."""
 
     id: str
     status: Status
@@ -71,16 +76,26 @@ class ChallengeView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     code: str | msgspec.UnsetType = msgspec.UNSET
     sms_body: str | msgspec.UnsetType = msgspec.UNSET
     sms_uri: str | msgspec.UnsetType = msgspec.UNSET
+    verify_url: str | msgspec.UnsetType = msgspec.UNSET
     verified_at: str | msgspec.UnsetType = msgspec.UNSET
 
 
-def challenge_view(challenge: Challenge, *, watch_token: str, code: str | None = None) -> ChallengeView:
+class Created(msgspec.Struct, frozen=True):
+    """What only the create response shows: the code, what to send, and the page that helps."""
+
+    code: str
+    sms_body: str
+    verify_url: str
+
+
+def challenge_view(challenge: Challenge, *, watch_token: str, created: Created | None = None) -> ChallengeView:
     with_code: dict[str, str] = {}
-    if code is not None:
+    if created is not None:
         with_code = {
-            "code": code,
-            "sms_body": code,
-            "sms_uri": f"sms:{challenge.virtual_number}?body={quote(code)}",
+            "code": created.code,
+            "sms_body": created.sms_body,
+            "sms_uri": sms_link(challenge.virtual_number, created.sms_body),
+            "verify_url": created.verify_url,
         }
     return ChallengeView(
         id=challenge.id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import unquote
 
 from aiohttp import ClientWebSocketResponse
 
@@ -30,7 +31,8 @@ async def test_generic_sms_verifies_and_both_sockets_hear_it(pipeline: Pipeline)
     challenge = await pipeline.create(external_id="order-42", context="Confirm payment of 500 EUR")
     assert challenge["status"] == "pending"
     assert challenge["sms_body"] == challenge["code"]
-    assert challenge["sms_uri"] == f"sms:{VIRTUAL_NUMBER}?body={challenge['code']}"
+    assert challenge["sms_uri"] == f"sms:{VIRTUAL_NUMBER}?&body={challenge['code']}"
+    assert challenge["verify_url"].startswith(f"http://127.0.0.1:8090/v1/challenges/{challenge['id']}/page?token=")
     challenge_ws = await _challenge_socket(pipeline, challenge)
 
     await pipeline.sms(f"Code: {challenge['code']}")
@@ -56,7 +58,21 @@ async def test_generic_sms_verifies_and_both_sockets_hear_it(pipeline: Pipeline)
     after = await pipeline.get(challenge["id"])
     assert after["status"] == "verified"
     assert "verified_at" in after
-    assert not {"code", "sms_body", "sms_uri"} & set(after)
+    assert not {"code", "sms_body", "sms_uri", "verify_url"} & set(after)
+
+
+async def test_the_context_goes_into_the_sms_after_the_code_when_asked_and_the_sms_verifies(pipeline: Pipeline):
+    tenant_ws = await pipeline.ready_socket()
+    context = "Pay 500 € to Shop & Co #7 +tax"
+    challenge = await pipeline.create(context=context, context_in_sms=True)
+    assert challenge["sms_body"] == f"{challenge['code']} {context}"
+    body = challenge["sms_uri"].split("?&body=", 1)[1]
+    assert not set(body) & set("&#+ ")
+    assert unquote(body) == challenge["sms_body"]
+
+    await pipeline.sms(challenge["sms_body"])
+    event = await next_frame(tenant_ws)
+    assert (event["type"], event["challenge_id"], event["attempts"]) == ("challenge.verified", challenge["id"], 1)
 
 
 async def test_twilio_sms_verifies_and_gets_twiml(pipeline: Pipeline):

@@ -54,6 +54,7 @@ def test_values_are_read_and_lists_split():
         {"REVOTP_LOG_LEVEL": "loud"},
         {"REVOTP_DEFAULT_REGION": "XX"},
         {"REVOTP_PUBLIC_URL": "hooks.example.com"},
+        {"REVOTP_PAGE_URL": "ftp://verify.example.com"},
         {"REVOTP_NAMESPACE": "a b"},
     ],
 )
