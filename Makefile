@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: help install services demo run test tests lint format unit clean
+.PHONY: help install services tools demo run test tests lint format unit clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -24,16 +24,19 @@ $(VENV)/.installed: pyproject.toml
 services:  ## start RabbitMQ and Redis unless they already listen
 	bin/ensure-services
 
+tools:  ## the browser and QR decoder the page tests drive (Debian packages)
+	bin/ensure-tools
+
 demo: install services  ## the whole pipeline in one process, with a demo tenant
 	$(BIN)/revotp demo
 
 run: install services  ## the whole pipeline in one process, configured by REVOTP_* only
 	$(BIN)/revotp all
 
-test: install services  ## lint, types, and every test (unit + integration), side by side
+test: install services tools  ## lint, types, and every test (unit + integration), side by side
 	$(MAKE) --no-print-directory --jobs=2 --output-sync=target lint tests
 
-tests: install services  ## every test, in parallel processes (no lint)
+tests: install services tools  ## every test, in parallel processes (no lint)
 	$(BIN)/pytest -n auto --dist worksteal
 
 unit: install  ## only the tests that need no services

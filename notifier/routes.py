@@ -3,8 +3,11 @@
 from aiohttp import web
 
 from notifier.handlers import challenge_events, tenant_events
+from notifier.page import asset, verify_page
 
 
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/v1/events", tenant_events)
     app.router.add_get("/v1/challenges/{challenge_id}/events", challenge_events)
+    app.router.add_get("/v1/challenges/{challenge_id}/page", verify_page)
+    app.router.add_get("/v1/assets/{version}/{name}", asset)
