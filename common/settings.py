@@ -62,6 +62,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Root of every keyed hash and token. Unset: generated once and kept in Redis (dev only).
     secret_key: str = ""
     insecure_no_signatures: bool = False
+    # The notifier serves /demo, which creates challenges as the first bootstrap tenant and posts
+    # signed "SMS" to ingest on this host. Local demos only: `revotp demo` turns it on.
+    demo: bool = False
     # ingest: how long a publish may wait for the broker's confirm before answering 503.
     publish_timeout_s: float = 5.0
     # ingest: inbound SMS allowed per sender and per virtual number, as COUNT/SECONDS

@@ -25,20 +25,26 @@ from common.version import VERSION
 from notifier import keys
 from notifier.texts import TEXTS, language_of
 
-ASSETS = ("verify.js", "verify.css")
+ASSETS = ("verify.js", "verify.css", "demo.js")
 ASSET_BASE = f"/v1/assets/{VERSION}"
-_STATIC = resources.files("notifier").joinpath("static")
-_PAGE = string.Template(_STATIC.joinpath("verify.html").read_text())
-_HEADERS = {
-    "Cache-Control": "no-store",
-    # The page's own URL holds the watch token and the sealed code: never send it elsewhere.
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
-        "img-src 'self' data:; base-uri 'none'; form-action 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-}
+STATIC = resources.files("notifier").joinpath("static")
+_PAGE = string.Template(STATIC.joinpath("verify.html").read_text())
+
+
+def page_headers(*, frames: bool = False) -> dict[str, str]:
+    """A page of ours: never cached, never referred, and running only our own script and style
+    (``frames``: it may frame our own pages, as the demo frames the verify page)."""
+    frame_src = "'self'" if frames else "'none'"
+    return {
+        "Cache-Control": "no-store",
+        # The verify page's URL holds the watch token and the sealed code: never send it elsewhere.
+        "Referrer-Policy": "no-referrer",
+        "Content-Security-Policy": (
+            "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+            f"img-src 'self' data:; frame-src {frame_src}; base-uri 'none'; form-action 'none'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+    }
 
 
 async def verify_page(request: web.Request) -> web.Response:
@@ -48,7 +54,7 @@ async def verify_page(request: web.Request) -> web.Response:
     if opened is None:
         message = html.escape(texts["not_found"])
         body = f'<!doctype html><html lang="{language}"><meta charset="utf-8"><title>{message}</title><p>{message}</p>'
-        return web.Response(status=404, text=body, content_type="text/html", headers=_HEADERS)
+        return web.Response(status=404, text=body, content_type="text/html", headers=page_headers())
     challenge, secret = opened
     platform = platform_of(request.headers.get("User-Agent", ""))
     # The QR code is read by another device: it carries the form every phone reads.
@@ -80,7 +86,7 @@ async def verify_page(request: web.Request) -> web.Response:
         # JSON inside <script>: no "</" can close the element early.
         config=msgspec.json.encode(config).decode().replace("<", "\\u003c"),
     )
-    return web.Response(text=page, content_type="text/html", headers=_HEADERS)
+    return web.Response(text=page, content_type="text/html", headers=page_headers())
 
 
 async def _open(request: web.Request) -> tuple[Challenge, PageSecret] | None:
@@ -102,6 +108,6 @@ async def asset(request: web.Request) -> web.StreamResponse:
     if request.match_info["version"] != VERSION or name not in ASSETS:
         raise web.HTTPNotFound()
     content_type = "text/javascript" if name.endswith(".js") else "text/css"
-    body = _STATIC.joinpath(name).read_bytes()
+    body = STATIC.joinpath(name).read_bytes()
     headers = {"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"}
     return web.Response(body=body, content_type=content_type, charset="utf-8", headers=headers)

@@ -2,6 +2,7 @@
 
 from aiohttp import web
 
+from notifier import keys
 from notifier.handlers import challenge_events, tenant_events
 from notifier.page import asset, verify_page
 
@@ -11,3 +12,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/v1/challenges/{challenge_id}/events", challenge_events)
     app.router.add_get("/v1/challenges/{challenge_id}/page", verify_page)
     app.router.add_get("/v1/assets/{version}/{name}", asset)
+    if app[keys.SETTINGS].demo:
+        from notifier.demo import setup_demo  # only a demo imports what the demo needs
+
+        setup_demo(app)

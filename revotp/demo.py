@@ -17,7 +17,7 @@ def settings(base: Settings) -> Settings:
     env = dict(base.env)
     env.setdefault("REVOTP_GENERIC_SECRET", DEMO_GENERIC_SECRET)
     tenants = base.bootstrap_tenants or (f"{DEMO_TENANT}:{DEMO_API_KEY}",)
-    return msgspec.structs.replace(base, env=env, bootstrap_tenants=tenants)
+    return msgspec.structs.replace(base, env=env, bootstrap_tenants=tenants, demo=True)
 
 
 def print_instructions(settings: Settings) -> None:
@@ -27,6 +27,11 @@ def print_instructions(settings: Settings) -> None:
     print(
         f"""
 revotp demo — ingest {ingest}, notifier ws://{settings.host}:{settings.notifier_port}
+
+In a browser: {settings.page_base_url}/demo  (a phone number, its challenge's page, and a
+"simulate the SMS" panel: a verification without a phone or a provider)
+
+Or by hand:
 
 1. Watch the demo tenant's verdicts (another terminal):
    .venv/bin/revotp watch --api-key {api_key}

@@ -14,6 +14,7 @@ import msgspec
 from common.names import Names
 from common.redis import connect_redis
 from common.settings import Settings
+from common.signing import sign
 from common.tenants import TenantError, TenantRegistry
 
 
@@ -76,8 +77,6 @@ async def send_sms(settings: Settings, args: argparse.Namespace) -> int:
     timestamp = int(time.time())
     headers = {"Content-Type": "application/json", "X-Revotp-Timestamp": str(timestamp)}
     if secret:
-        from ingest.providers.generic import sign  # only this subcommand needs ingest's code
-
         headers["X-Revotp-Signature"] = sign(secret, timestamp, body)
     url = (args.url or settings.public_url).rstrip("/") + "/v1/inbound/generic"
     async with aiohttp.ClientSession() as session, session.post(url, data=body, headers=headers) as response:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 import msgspec
 from aiohttp import web
 
 from common.json_input import JSON_INPUT_ERRORS
+from common.signing import sign
 from common.web import ApiError, json_response, require_content_type
 from ingest.providers.auth import TimestampSignedProvider, same
 from ingest.providers.base import Batch, ParsedSms, malformed
@@ -25,12 +23,6 @@ class GenericMessage(msgspec.Struct, frozen=True, forbid_unknown_fields=False):
 
 
 _decoder = msgspec.json.Decoder(GenericMessage | list[GenericMessage])
-
-
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """The ``X-Revotp-Signature`` value for a body (used by revotp's own tools and tests)."""
-    digest = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"v1={digest}"
 
 
 class GenericProvider(TimestampSignedProvider):

@@ -22,8 +22,8 @@ from urllib.parse import urlencode
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from common.signing import sign as generic_sign
 from ingest.providers.android_sms_gateway import gateway_signature
-from ingest.providers.generic import sign as generic_sign
 from ingest.providers.messagebird import bird_signature
 from ingest.providers.plivo import signature_v3
 from ingest.providers.twilio import compute_signature

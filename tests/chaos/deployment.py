@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from common.names import Names
-from ingest.providers.generic import sign
+from common.signing import sign
 from tests.integration.conftest import ACME_KEY, GENERIC_SECRET, bearer, deployment_env
 from tests.support.processes import ServiceProcess
 

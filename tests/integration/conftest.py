@@ -24,8 +24,8 @@ from redis.asyncio import Redis
 from common import messages
 from common.names import Names
 from common.settings import Settings, from_env
+from common.signing import sign
 from ingest.app import create_app as create_ingest
-from ingest.providers.generic import sign
 from ingest.providers.twilio import compute_signature
 from matcher.worker import Worker
 from notifier.app import create_app as create_notifier

@@ -34,7 +34,7 @@ async def _error(response: Any, status: int, code: str | None = None) -> None:
 
 
 async def _signed_raw(ingest: AppClient, body: bytes, content_type: str = "application/json") -> Any:
-    from ingest.providers.generic import sign
+    from common.signing import sign
     from tests.integration.conftest import GENERIC_SECRET
 
     stamp = int(time.time())
@@ -53,7 +53,7 @@ async def test_refused_webhooks_enqueue_nothing_and_an_accepted_one_does(ingest:
     unsigned = await ingest.post("/v1/inbound/generic", json=MESSAGE)
     await _error(unsigned, 401)
     # Signed over one body, sent with another.
-    from ingest.providers.generic import sign
+    from common.signing import sign
     from tests.integration.conftest import GENERIC_SECRET
 
     stamp = int(time.time())

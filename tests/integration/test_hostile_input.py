@@ -15,8 +15,8 @@ import structlog
 
 from common.runtime import start_app
 from common.settings import Settings
+from common.signing import sign
 from ingest.app import create_app as create_ingest
-from ingest.providers.generic import sign
 from revotp.replay.ceiling import free_port
 from tests.integration.conftest import (
     ACME_KEY,

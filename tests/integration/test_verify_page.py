@@ -2,7 +2,7 @@
 
 The browser is Debian's ``chromium`` driven by Playwright; the QR code is rendered by librsvg's
 ``rsvg-convert`` and read by zbar's ``zbarimg`` (``bin/ensure-tools`` installs all three).
-Screenshots of each state go to ``var/artifacts/``.
+Screenshots of each state go to ``var/artifacts/`` (``tests/support/browser.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from common.clock import now_ms
 from common.settings import Settings
@@ -26,9 +26,8 @@ from common.sms_links import sms_link
 from ingest.app import create_app as create_ingest
 from notifier.keys import SOCKETS
 from tests.integration.conftest import VIRTUAL_NUMBER, Pipeline, next_frame
+from tests.support.browser import chromium, page_errors, screenshot
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "artifacts"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 
 
@@ -113,10 +112,8 @@ async def test_the_qr_code_decodes_to_the_link_every_phone_reads(pipeline: Pipel
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield chromium
-        await chromium.close()
+    async with chromium() as launched:
+        yield launched
 
 
 async def open_page(
@@ -124,10 +121,7 @@ async def open_page(
 ) -> Page:
     context = await browser.new_context(locale=language, extra_http_headers={"Accept-Language": language}, **device)
     page = await context.new_page()
-    # Script errors and refusals by the page's own Content-Security-Policy both fail the test.
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    errors = page_errors(page)
     await page.goto(str(pipeline.notifier.make_url(page_path(challenge))))
     await expect(page.locator("#countdown")).to_have_text(re.compile(r"\S"))
     assert not errors, errors
@@ -141,11 +135,6 @@ async def state_of(page: Page, state: str) -> str:
     return await page.inner_text("#status")
 
 
-async def screenshot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=ARTIFACTS / f"verify-page-{name}.png", full_page=True)
-
-
 async def test_the_page_turns_verified_by_itself_when_the_sms_lands(pipeline: Pipeline, browser: Browser):
     challenge = await pipeline.create(max_attempts=3)
     phone: dict[str, Any] = {"user_agent": IPHONE, "viewport": {"width": 360, "height": 740}, "is_mobile": True}
@@ -157,18 +146,18 @@ async def test_the_page_turns_verified_by_itself_when_the_sms_lands(pipeline: Pi
     assert await page.evaluate("document.documentElement.scrollWidth <= 360")
     assert "Attempts left: 3" in await page.inner_text("#attempts")
     assert re.fullmatch(r"Expires in [12]:\d\d", await page.inner_text("#countdown"))
-    await screenshot(page, "pending")
+    await screenshot(page, "verify-page-pending")
 
     wrong = "000000" if challenge["code"] != "000000" else "111111"
     await pipeline.sms(wrong)
     await expect(page.locator("#status")).to_contain_text("not right")
     assert "Attempts left: 2" in await page.inner_text("#status")
-    await screenshot(page, "wrong-code")
+    await screenshot(page, "verify-page-wrong-code")
 
     await pipeline.sms(challenge["code"])
     assert "confirmed" in await state_of(page, "verified")
     assert not await page.is_visible("output.code")
-    await screenshot(page, "verified")
+    await screenshot(page, "verify-page-verified")
 
 
 async def test_the_page_shows_expired_and_speaks_french(
@@ -181,7 +170,7 @@ async def test_the_page_shows_expired_and_speaks_french(
     assert await page.get_attribute("html", "lang") == "fr"
     assert "Envoyer le SMS" in await page.inner_text("#send")
     assert "expiré" in await state_of(page, "expired")
-    await screenshot(page, "expired-fr")
+    await screenshot(page, "verify-page-expired-fr")
 
 
 async def test_the_page_reconnects_and_still_hears_the_verdict(pipeline: Pipeline, browser: Browser):

@@ -8,7 +8,7 @@ from cryptography.exceptions import InvalidTag
 
 from common.codes import Alphabet, generate_code
 from common.keyring import Keyring
-from ingest.providers.generic import sign
+from common.signing import sign
 
 KEYRING = Keyring(b"k" * 32)
 
