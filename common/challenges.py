@@ -49,6 +49,8 @@ class Challenge(msgspec.Struct, frozen=True, kw_only=True):
     context: str | None = None
     verified_at: int | None = None  # ms
     last_event_id: str | None = None
+    # For a tenant's test number: only the tenant API's simulated SMS reach it, never a real one.
+    test: bool = False
 
     def pack(self, code_hash: bytes) -> bytes:
         """The record as Redis keeps it, with the keyed hash of its code."""
@@ -68,6 +70,7 @@ class Challenge(msgspec.Struct, frozen=True, kw_only=True):
                 context=self.context or "",
                 verified_at=self.verified_at or 0,
                 last_event_id=self.last_event_id or "",
+                test=self.test,
             )
         )
 
@@ -90,6 +93,7 @@ class Challenge(msgspec.Struct, frozen=True, kw_only=True):
             context=record.context or None,
             verified_at=record.verified_at or None,
             last_event_id=record.last_event_id or None,
+            test=record.test,
         )
 
 
@@ -117,6 +121,7 @@ class StoredRecord(msgspec.Struct, array_like=True, frozen=True):
     context: str
     verified_at: int  # ms, 0 until verified
     last_event_id: str
+    test: bool = False  # absent from records written before test mode
 
 
 _RECORD_ENCODER = msgspec.msgpack.Encoder()

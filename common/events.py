@@ -26,6 +26,7 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     virtual_number: str
     occurred_at: int  # ms
     verified_at: int | None = None  # ms
+    test: bool = False  # a test challenge's event (test mode)
 
     @property
     def terminal(self) -> bool:

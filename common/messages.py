@@ -23,11 +23,16 @@ class SmsPart(msgspec.Struct, frozen=True):
     number: int  # 1-based
 
 
+# The "provider" of the tenant API's simulated SMS (test mode): no webhook has this name, and
+# such an SMS reaches the tenant's test challenges only, as a real SMS never does.
+TEST_PROVIDER = "test-mode"
+
+
 class InboundSms(msgspec.Struct, frozen=True, kw_only=True):
     """One SMS as a provider delivered it, stamped by ingest when accepted."""
 
     message_id: str  # ingest's own id (128 random bits, hex), copied into the AMQP message_id
-    provider: str  # route name: generic, twilio, …
+    provider: str  # route name: generic, twilio, …, or TEST_PROVIDER
     provider_message_id: str  # the provider's id; (provider, id) dedupes retries
     sender: str  # as the provider wrote it
     recipient: str

@@ -161,11 +161,13 @@ class ChallengeStore:
         candidate_hashes: Mapping[str, Sequence[bytes]],
         mode: MatchMode = MatchMode.ALL,
         on_route: Sequence[str] | None = None,
+        simulated: bool = False,
     ) -> MatchResult:
         """Apply one SMS to the tenant's pending challenges for this sender and number.
 
         ``on_route``: the tenant's challenge ids on the SMS's route, as ``route_of`` read them;
-        read here when not given.
+        read here when not given. ``simulated``: a test-mode SMS of the tenant API, which
+        reaches the tenant's test challenges only, as a real SMS never does.
         """
         names = self.names
         if on_route is None:
@@ -188,6 +190,7 @@ class ChallengeStore:
             mode,
             phone,
             virtual_number,
+            "test" if simulated else "real",
             len(challenge_ids),
             *challenge_ids,
         ]

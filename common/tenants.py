@@ -8,6 +8,9 @@ bootstrap keys.
 
 A tenant may own virtual numbers (``revotp tenant set-numbers``): its challenges use them
 instead of the shared pool, and no other tenant's challenge ever does.
+
+A tenant may list test numbers (``PUT /v1/tenant/test-numbers``): a challenge for one of them is
+a test challenge, which only the tenant API's simulated SMS can verify (test mode).
 """
 
 from __future__ import annotations
@@ -48,10 +51,15 @@ class KeyRecord(msgspec.Struct, frozen=True, kw_only=True):
         return self.expires_at is None or now < self.expires_at
 
 
+# Test numbers per tenant: a few for app-store reviewers and integration tests, not a directory.
+MAX_TEST_NUMBERS = 20
+
+
 class TenantRecord(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     created_at: int
     virtual_numbers: tuple[str, ...] = ()
+    test_numbers: tuple[str, ...] = ()
 
 
 class KeyInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -249,6 +257,27 @@ class TenantRegistry:
             pipe.hset(self._names.tenants, tenant_id, msgspec.json.encode(updated))
             await pipe.execute()
         return numbers
+
+    async def set_test_numbers(self, tenant_id: str, raw_numbers: list[str]) -> list[str]:
+        """Make exactly these phones the tenant's test numbers (none: test mode off)."""
+        if len(raw_numbers) > MAX_TEST_NUMBERS:
+            raise TenantError(f"at most {MAX_TEST_NUMBERS} test numbers")
+        numbers = set()
+        for raw in raw_numbers:
+            # As valid as a challenge's phone must be: a test number is one a challenge can use.
+            number = to_e164(raw, None, strict=True)
+            if number is None:
+                raise TenantError(f"{raw!r} is not a valid phone number in international form")
+            numbers.add(number)
+        tenants = self._names.tenants
+        async with self._redis.pipeline(transaction=True) as pipe:
+            await pipe.watch(tenants)
+            record = await self._require(tenant_id)
+            pipe.multi()  # type: ignore[no-untyped-call]
+            updated = msgspec.structs.replace(record, test_numbers=tuple(sorted(numbers)))
+            pipe.hset(tenants, tenant_id, msgspec.json.encode(updated))
+            await pipe.execute()
+        return sorted(numbers)
 
     async def number_owner(self, number: str) -> str | None:
         """The tenant that owns this virtual number, or None (shared or not ours)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import secrets
 
 import msgspec
 import structlog
@@ -13,14 +14,16 @@ from common.challenge_ids import new_challenge_id
 from common.challenges import Challenge, Status
 from common.codes import Alphabet, generate_code
 from common.json_input import JSON_INPUT_ERRORS
+from common.messages import TEST_PROVIDER, InboundSms
 from common.phones import to_e164
 from common.sms_links import sms_body
 from common.store import CancelOutcome
 from common.verify_page import PageSecret, seal_page_secret, verify_url
 from common.web import ApiError, json_response, require_content_type
 from ingest import keys
+from ingest.inbound import publish
 from ingest.metrics import CHALLENGES_CREATED
-from ingest.schemas import ChallengeView, CreateChallenge, Created, challenge_view
+from ingest.schemas import ChallengeView, CreateChallenge, Created, SimulatedSms, challenge_view
 
 log = structlog.get_logger(__name__)
 
@@ -74,6 +77,7 @@ async def create_challenge(request: web.Request) -> web.Response:
             expires_at=expires_at,
             external_id=payload.external_id,
             context=payload.context,
+            test=tenant is not None and phone in tenant.test_numbers,
         )
         keyring = app[keys.RESOURCES].keyring
         code = generate_code(challenge.code_length, challenge.alphabet)
@@ -131,3 +135,34 @@ async def cancel_challenge(request: web.Request) -> web.Response:
     log.info("challenge_canceled", challenge_id=challenge.id, tenant_id=challenge.tenant_id)
     canceled = await store.get(challenge.tenant_id, challenge.id)
     return json_response(_view(request, canceled or challenge))
+
+
+async def simulate_sms(request: web.Request) -> web.Response:
+    """Test mode: the SMS a test challenge's phone would send, judged as any SMS is.
+
+    Only test challenges take it, and they take nothing else: a real SMS never verifies a test
+    number, and this call never verifies a real challenge.
+    """
+    challenge = await _own_challenge(request)
+    require_content_type(request, "application/json")
+    try:
+        sms = msgspec.json.decode(await request.read(), type=SimulatedSms)
+    except msgspec.ValidationError as exc:
+        raise ApiError(400, "invalid_body", str(exc)) from None
+    except JSON_INPUT_ERRORS as exc:
+        raise ApiError(400, "malformed_json", str(exc)) from None
+    if not challenge.test:
+        raise ApiError(409, "not_a_test_challenge", "only a challenge for one of the tenant's test numbers takes it")
+    message = InboundSms(
+        message_id=secrets.token_hex(16),
+        provider=TEST_PROVIDER,
+        provider_message_id=secrets.token_hex(16),
+        sender=challenge.phone,
+        recipient=challenge.virtual_number,
+        sender_e164=challenge.phone,
+        recipient_e164=challenge.virtual_number,
+        text=sms.text,
+        accepted_at_ms=request.app[keys.CLOCK](),
+    )
+    await publish(request, TEST_PROVIDER, [message])
+    return web.json_response({"status": "accepted"}, status=202)

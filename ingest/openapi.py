@@ -12,8 +12,8 @@ import msgspec
 
 from ingest.providers import PROVIDER_CLASSES
 from ingest.providers.generic import GenericMessage
-from ingest.schemas import ChallengeView, CreateChallenge
-from ingest.tenant import TenantView
+from ingest.schemas import ChallengeView, CreateChallenge, SimulatedSms
+from ingest.tenant import TenantView, TestNumbers
 
 
 class ErrorDetail(msgspec.Struct):
@@ -54,7 +54,7 @@ _CHALLENGE_ID = {"name": "challenge_id", "in": "path", "required": True, "schema
 
 def build_openapi(version: str) -> dict[str, Any]:
     (_, components) = msgspec.json.schema_components(
-        [CreateChallenge, ChallengeView, ErrorBody, GenericMessage, TenantView],
+        [CreateChallenge, ChallengeView, ErrorBody, GenericMessage, TenantView, TestNumbers, SimulatedSms],
         ref_template="#/components/schemas/{name}",
     )
     generic_body = {
@@ -116,6 +116,33 @@ def build_openapi(version: str) -> dict[str, Any]:
                         **_errors(401, 404, 409, 503),
                     },
                 },
+            },
+            "/v1/challenges/{challenge_id}/sms": {
+                "post": {
+                    "summary": "Test mode: simulate the SMS of a test challenge's phone",
+                    "description": "Only for a challenge created for one of the tenant's test numbers "
+                    "(409 not_a_test_challenge otherwise); judged as any SMS, and its events say test: true. "
+                    "A real SMS never verifies a test challenge.",
+                    "security": _BEARER,
+                    "parameters": [_CHALLENGE_ID],
+                    "requestBody": {"required": True, **_json(_ref("SimulatedSms"))},
+                    "responses": {
+                        "202": {"description": "queued for judging"},
+                        **_errors(400, 401, 404, 409, 413, 415, 503),
+                    },
+                }
+            },
+            "/v1/tenant/test-numbers": {
+                "put": {
+                    "summary": "Replace the tenant's test numbers (test mode)",
+                    "description": "At most 20 phones in international form; an empty list turns test mode off.",
+                    "security": _BEARER,
+                    "requestBody": {"required": True, **_json(_ref("TestNumbers"))},
+                    "responses": {
+                        "200": {"description": "the tenant", **_json(_ref("TenantView"))},
+                        **_errors(400, 401, 413, 415, 422, 503),
+                    },
+                }
             },
             "/v1/tenant": {
                 "get": {

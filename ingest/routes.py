@@ -4,10 +4,10 @@ from aiohttp import web
 
 from common.version import VERSION
 from common.web import json_response
-from ingest.challenges import cancel_challenge, create_challenge, get_challenge
+from ingest.challenges import cancel_challenge, create_challenge, get_challenge, simulate_sms
 from ingest.inbound import receive_sms
 from ingest.openapi import build_openapi
-from ingest.tenant import get_tenant
+from ingest.tenant import get_tenant, put_test_numbers
 
 
 async def openapi(_: web.Request) -> web.Response:
@@ -18,6 +18,8 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/v1/challenges", create_challenge)
     app.router.add_get("/v1/challenges/{challenge_id}", get_challenge, allow_head=False)
     app.router.add_delete("/v1/challenges/{challenge_id}", cancel_challenge)
+    app.router.add_post("/v1/challenges/{challenge_id}/sms", simulate_sms)
     app.router.add_get("/v1/tenant", get_tenant, allow_head=False)
+    app.router.add_put("/v1/tenant/test-numbers", put_test_numbers)
     app.router.add_route("*", "/v1/inbound/{provider}", receive_sms)
     app.router.add_get("/openapi.json", openapi)

@@ -58,6 +58,12 @@ class CreateChallenge(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
             raise InvalidInput("invalid_external_id", f"external_id must be at most {MAX_EXTERNAL_ID} characters")
 
 
+class SimulatedSms(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Test mode: the text a test challenge's phone "sends" (``POST /v1/challenges/{id}/sms``)."""
+
+    text: Annotated[str, msgspec.Meta(max_length=480)]
+
+
 class ChallengeView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """A challenge as the tenant sees it; ``code``, ``sms_body``, ``sms_uri`` and ``verify_url``
     only on create."""
@@ -77,6 +83,7 @@ class ChallengeView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     sms_body: str | msgspec.UnsetType = msgspec.UNSET
     sms_uri: str | msgspec.UnsetType = msgspec.UNSET
     verify_url: str | msgspec.UnsetType = msgspec.UNSET
+    test: bool = False  # shown only when true: a test challenge (test mode)
     verified_at: str | msgspec.UnsetType = msgspec.UNSET
 
 
@@ -110,5 +117,6 @@ def challenge_view(challenge: Challenge, *, watch_token: str, created: Created |
         context=challenge.context,
         watch_token=watch_token,
         verified_at=iso_ms(challenge.verified_at) if challenge.verified_at is not None else msgspec.UNSET,
+        test=challenge.test,
         **with_code,
     )

@@ -18,7 +18,7 @@ import structlog
 
 from common.clock import Clock, now_ms
 from common.keyring import Keyring
-from common.messages import InboundSms
+from common.messages import TEST_PROVIDER, InboundSms
 from common.settings import Settings
 from common.store import Applied, ChallengeStore, MatchMode, MatchResult, Verdict
 from common.tenants import TenantRegistry
@@ -91,6 +91,7 @@ class Judge:
                 candidate_hashes=hashes,
                 mode=mode,
                 on_route=route.challenges.get(tenant_id, ()),
+                simulated=sms.provider == TEST_PROVIDER,
             )
 
         if len(tenants) == 1:

@@ -36,6 +36,7 @@ class ModelChallenge:
     attempts: int = 0
     verified_at: int | None = None
     last_event: int | None = None  # index in its tenant's log
+    test: bool = False  # reached by simulated SMS only, never by a real one
 
 
 @dataclass
@@ -88,8 +89,10 @@ class Rules:
         now: int,
         candidates: Mapping[str, Sequence[str]],
         mode: MatchMode = MatchMode.ALL,
+        simulated: bool = False,
     ) -> MatchResult:
-        """One SMS against one tenant's pending challenges for its sender and number."""
+        """One SMS against one tenant's pending challenges for its sender and number: test
+        challenges for a simulated SMS, the others for a real one."""
         seen_key = (tenant_id, provider, phone, provider_message_id)
         if seen_key in self.seen:
             return MatchResult(Applied.DUPLICATE, verified=self.seen[seen_key])
@@ -100,6 +103,7 @@ class Rules:
                 if (challenge.tenant_id, challenge.phone, challenge.virtual_number)
                 == (tenant_id, phone, virtual_number)
                 and challenge.status is Status.PENDING
+                and challenge.test == simulated
             ),
             key=lambda challenge: challenge.id,
         )
@@ -177,6 +181,7 @@ class Rules:
                 virtual_number=challenge.virtual_number,
                 occurred_at=now,
                 verified_at=challenge.verified_at,
+                test=challenge.test,
             )
         )
         challenge.last_event = len(log) - 1

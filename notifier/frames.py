@@ -22,6 +22,7 @@ class EventFrame(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     cursor: str | msgspec.UnsetType = msgspec.UNSET
     expires_at: str | msgspec.UnsetType = msgspec.UNSET
     verified_at: str | msgspec.UnsetType = msgspec.UNSET
+    test: bool = False  # shown only when true: a test challenge (test mode)
 
 
 _encoder = msgspec.json.Encoder()
@@ -51,6 +52,7 @@ def event_frame(cursor: str, event: Event) -> str:
             virtual_number=event.virtual_number,
             occurred_at=iso_ms(event.occurred_at),
             verified_at=iso_ms(event.verified_at) if event.verified_at is not None else msgspec.UNSET,
+            test=event.test,
         )
     )
 
@@ -70,6 +72,7 @@ def status_frame(challenge: Challenge, now_ms: int) -> str:
             occurred_at=iso_ms(now_ms),
             expires_at=iso_ms(challenge.expires_at),
             verified_at=iso_ms(challenge.verified_at) if challenge.verified_at is not None else msgspec.UNSET,
+            test=challenge.test,
         )
     )
 

@@ -15,7 +15,8 @@
 --            ARGV[6] = mode: 'all' commits whatever the SMS does; 'verifying' commits only
 --                      when it verifies a challenge, else writes nothing and answers 'held'
 --            ARGV[7], ARGV[8] = the SMS's sender and virtual number,
---            ARGV[9] = n, then n challenge ids (the k-th lives in KEYS[2 + k]),
+--            ARGV[9] = 'test' for a simulated SMS (it reaches test challenges only), else 'real'
+--            (it never reaches them), ARGV[10] = n, then n challenge ids (the k-th lives in KEYS[2 + k]),
 --            then groups: spec, count, candidate hash × count  (candidates in text order)
 --            answers 'duplicate' + what the first application did ('verified' or 'applied')
 --            for a provider message applied before, else 'applied' + per challenge
@@ -25,7 +26,7 @@ local op, now, min_id = ARGV[1], ARGV[2], ARGV[3]
 
 local RECORD_FIELDS = {'status', 'attempts', 'max_attempts', 'code_length', 'alphabet', 'created_at',
   'expires_at', 'phone', 'virtual_number', 'code_hash', 'external_id', 'context', 'verified_at',
-  'last_event_id'}
+  'last_event_id', 'test'}
 
 -- The challenge filed under an id in a slot hash, its fields by name.
 local function load(key, id)
@@ -62,7 +63,7 @@ local function transition(events_key, ch, status, event_type)
     'type', event_type, 'challenge_id', ch.id, 'external_id', ch.external_id,
     'status', status, 'attempts', ch.attempts, 'max_attempts', ch.max_attempts,
     'phone', ch.phone, 'virtual_number', ch.virtual_number, 'occurred_at', now,
-    'verified_at', verified_at)
+    'verified_at', verified_at, 'test', ch.test and '1' or '')
   ch.last_event_id = id
   save(ch)
   return id
@@ -89,16 +90,17 @@ if op ~= 'match' then return redis.error_reply('unknown operation ' .. tostring(
 
 local events_key, seen_key = KEYS[1], KEYS[2]
 local accepted_at, mode, sender, number = tonumber(ARGV[4]), ARGV[6], ARGV[7], ARGV[8]
+local simulated = ARGV[9] == 'test'
 -- The same provider message applied twice changes nothing the second time.
 local first = redis.call('GET', seen_key)
 if first then return {'duplicate', first} end
 
 local challenge_ids = {}
-local n_challenges = tonumber(ARGV[9])
-for k = 1, n_challenges do challenge_ids[k] = ARGV[9 + k] end
+local n_challenges = tonumber(ARGV[10])
+for k = 1, n_challenges do challenge_ids[k] = ARGV[10 + k] end
 
 local candidates = {}
-local i = 10 + n_challenges
+local i = 11 + n_challenges
 while i <= #ARGV do
   local spec, count = ARGV[i], tonumber(ARGV[i + 1])
   local list = {}
@@ -112,7 +114,8 @@ local plan = {}  -- {challenge, status, event type or nil}
 local considered = {}
 for k = 1, n_challenges do
   local ch = load(KEYS[2 + k], challenge_ids[k])
-  if ch and ch.status == 'pending' and ch.phone == sender and ch.virtual_number == number then
+  if ch and ch.status == 'pending' and ch.phone == sender and ch.virtual_number == number
+      and (ch.test == true) == simulated then
     if ch.expires_at < accepted_at then
       -- Sent too late for this challenge: it is expired, whatever the text says.
       table.insert(plan, {ch, 'expired', 'challenge.expired'})

@@ -60,6 +60,7 @@ class Create:
     code_index: int  # which code of its shape's pool
     max_attempts: int
     ttl_ms: int
+    test: bool  # a test challenge: reached by simulated SMS only
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class Sms:
     lag_ms: int  # how long before "now" ingest accepted it
     at_deadline: int | None  # or: accepted this many ms after the target's deadline (clock moved there)
     mode: MatchMode
+    simulated: bool | None  # a test-mode SMS; None: as its target is a test challenge or not
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,7 @@ _creates = st.builds(
     code_index=st.integers(0, 1),
     max_attempts=st.integers(1, 3),
     ttl_ms=st.sampled_from([1_000, 5_000, 60_000]),
+    test=st.sampled_from([False, False, False, True]),
 )
 _sms = st.builds(
     Sms,
@@ -142,6 +145,7 @@ _sms = st.builds(
     lag_ms=st.sampled_from([0, 0, 1, 1_000, 70_000]),
     at_deadline=st.sampled_from([None, None, None, -1, 0, 1]),
     mode=st.sampled_from([MatchMode.ALL, MatchMode.ALL, MatchMode.ALL, MatchMode.VERIFYING]),
+    simulated=st.sampled_from([None, None, None, True, False]),
 )
 _operations = st.one_of(
     _creates,
@@ -234,6 +238,7 @@ class Run:
             alphabet=alphabet,
             created_at=self.now,
             expires_at=self.now + op.ttl_ms,
+            test=op.test,
         )
         self.created.append(challenge)
         self.codes[challenge.id] = code
@@ -248,6 +253,7 @@ class Run:
                 spec=spec(alphabet, length),
                 max_attempts=op.max_attempts,
                 expires_at=challenge.expires_at,
+                test=op.test,
             )
         )
 
@@ -275,6 +281,8 @@ class Run:
             if op.at_deadline is not None:
                 accepted_at = target.expires_at + op.at_deadline
                 self.now = max(self.now, accepted_at)
+            if op.simulated is None:
+                op = replace(op, simulated=target.test)
         op = replace(op, text=op.text.replace(TARGET_CODE, "0000").replace(OTHER_CODE, "0000"))
         await self._match(op, accepted_at)
 
@@ -291,6 +299,7 @@ class Run:
             "phone": op.phone,
             "virtual_number": op.number,
             "mode": op.mode,
+            "simulated": bool(op.simulated),
         }
         real = await self.store.match(
             op.tenant, accepted_at_ms=accepted_at, now_ms=self.now, candidate_hashes=hashes, **where
