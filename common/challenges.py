@@ -51,6 +51,7 @@ class Challenge(msgspec.Struct, frozen=True, kw_only=True):
     last_event_id: str | None = None
     # For a tenant's test number: only the tenant API's simulated SMS reach it, never a real one.
     test: bool = False
+    callback_url: str | None = None  # its events are posted here rather than to the tenant's URL
 
     def pack(self, code_hash: bytes) -> bytes:
         """The record as Redis keeps it, with the keyed hash of its code."""
@@ -71,6 +72,7 @@ class Challenge(msgspec.Struct, frozen=True, kw_only=True):
                 verified_at=self.verified_at or 0,
                 last_event_id=self.last_event_id or "",
                 test=self.test,
+                callback_url=self.callback_url or "",
             )
         )
 
@@ -94,6 +96,7 @@ class Challenge(msgspec.Struct, frozen=True, kw_only=True):
             verified_at=record.verified_at or None,
             last_event_id=record.last_event_id or None,
             test=record.test,
+            callback_url=record.callback_url or None,
         )
 
 
@@ -122,6 +125,7 @@ class StoredRecord(msgspec.Struct, array_like=True, frozen=True):
     verified_at: int  # ms, 0 until verified
     last_event_id: str
     test: bool = False  # absent from records written before test mode
+    callback_url: str = ""  # absent from records written before callbacks
 
 
 _RECORD_ENCODER = msgspec.msgpack.Encoder()

@@ -27,6 +27,7 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     occurred_at: int  # ms
     verified_at: int | None = None  # ms
     test: bool = False  # a test challenge's event (test mode)
+    callback_url: str | None = None  # the challenge's own callback target, if it named one
 
     @property
     def terminal(self) -> bool:

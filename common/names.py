@@ -40,6 +40,19 @@ class Names:
     def dead_letter_queue(self) -> str:
         return f"{self.namespace}.inbound.sms.dead"
 
+    @property
+    def callbacks_exchange(self) -> str:
+        return f"{self.namespace}.callbacks"
+
+    @property
+    def callbacks_queue(self) -> str:
+        """Callback deliveries due now: one message per event and target (quorum)."""
+        return f"{self.namespace}.callbacks"
+
+    def callback_retry_queue(self, delay_ms: int) -> str:
+        """Deliveries waiting ``delay_ms`` before their next attempt, then back to the callbacks queue."""
+        return f"{self.namespace}.callbacks.retry.{delay_ms}ms"
+
     # --- Redis: global -----------------------------------------------------------------------
     @property
     def tenants(self) -> str:
@@ -55,6 +68,11 @@ class Names:
     def number_owners(self) -> str:
         """Hash virtual number → the tenant that owns it (numbers not in the shared pool)."""
         return f"{self.namespace}:number-owners"
+
+    @property
+    def callbacks_relay(self) -> str:
+        """The lease of the one callbacks process that turns event logs into deliveries."""
+        return f"{self.namespace}:callbacks-relay"
 
     @property
     def server_key(self) -> str:
@@ -135,6 +153,14 @@ class Names:
 
         The sender is part of it: gateways that number their SMS reuse ids across senders."""
         return f"{self._tenant(tenant_id)}:seen:{provider}:{sender}:{provider_message_id}"
+
+    def callback_cursor(self, tenant_id: str) -> str:
+        """The last event of the tenant's log turned into callback deliveries."""
+        return f"{self._tenant(tenant_id)}:callback-cursor"
+
+    def callback_status(self, tenant_id: str) -> str:
+        """Hash: the last failed delivery's error and time, and how many were given up."""
+        return f"{self._tenant(tenant_id)}:callback-status"
 
     def idempotency(self, tenant_id: str, key: str) -> str:
         return f"{self._tenant(tenant_id)}:idem:{key}"

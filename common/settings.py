@@ -53,6 +53,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ingest_port: int = 8080
     matcher_port: int = 8095
     notifier_port: int = 8090
+    callbacks_port: int = 8096
     virtual_numbers: tuple[str, ...] = ("+15550100000",)
     default_region: str = "US"
     bootstrap_tenants: tuple[str, ...] = ()
@@ -79,6 +80,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # matcher: how long the parts of a long SMS wait for their siblings before being judged as they are.
     parts_timeout_s: float = 60.0
     sweep_interval_s: float = 0.5
+    # callbacks: deliveries of one event before it is given up, the first retry's delay (each
+    # next one doubles, up to 10 min), one POST's timeout, and whether private addresses may be
+    # posted to (development and tests only).
+    callback_max_attempts: int = 10
+    callback_first_retry_s: float = 1.0
+    callback_timeout_s: float = 5.0
+    callback_allow_private: bool = False
     # notifier
     ws_ping_s: float = 20.0
     ws_queue_limit: int = 1000
@@ -103,6 +111,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _POSITIVE = (
+    "callback_max_attempts",
+    "callback_first_retry_s",
+    "callback_timeout_s",
     "publish_timeout_s",
     "prefetch",
     "shutdown_grace_s",
@@ -117,7 +128,7 @@ _LOG_LEVELS = frozenset({"debug", "info", "warning", "error", "critical"})
 
 def _check_ranges(settings: Settings) -> None:
     """Values of the right type that no process can run with, each named by its variable."""
-    for field in ("ingest_port", "matcher_port", "notifier_port"):
+    for field in ("ingest_port", "matcher_port", "notifier_port", "callbacks_port"):
         if not 0 <= getattr(settings, field) <= 65_535:
             raise SettingsError(f"{PREFIX}{field.upper()} must be a TCP port (0 to 65535)")
     for field in _POSITIVE:

@@ -60,6 +60,8 @@ class TenantRecord(msgspec.Struct, frozen=True, kw_only=True):
     created_at: int
     virtual_numbers: tuple[str, ...] = ()
     test_numbers: tuple[str, ...] = ()
+    callback_url: str | None = None  # where every event is posted (callbacks/)
+    callback_secret: str | None = None  # signs those posts; made by the first PUT /v1/tenant/callback
 
 
 class KeyInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -129,6 +131,9 @@ class TenantRegistry:
     async def get(self, tenant_id: str) -> TenantRecord | None:
         raw = await self._shared.execute("HGET", self._names.tenants, tenant_id)
         return _tenant_decoder.decode(raw) if raw is not None else None
+
+    async def ids(self) -> list[str]:
+        return sorted(text(tenant_id) for tenant_id in await self._redis.hkeys(self._names.tenants))
 
     async def list_all(self) -> list[TenantInfo]:
         tenants = await self._redis.hgetall(self._names.tenants)
@@ -278,6 +283,20 @@ class TenantRegistry:
             pipe.hset(tenants, tenant_id, msgspec.json.encode(updated))
             await pipe.execute()
         return sorted(numbers)
+
+    async def set_callback(self, tenant_id: str, url: str | None) -> TenantRecord:
+        """Post the tenant's events to ``url`` from now on (None: only challenges that name their
+        own). The signing secret is made the first time and kept from then on."""
+        tenants = self._names.tenants
+        async with self._redis.pipeline(transaction=True) as pipe:
+            await pipe.watch(tenants)
+            record = await self._require(tenant_id)
+            secret = record.callback_secret or "whsec_" + secrets.token_urlsafe(32)
+            updated = msgspec.structs.replace(record, callback_url=url, callback_secret=secret)
+            pipe.multi()  # type: ignore[no-untyped-call]
+            pipe.hset(tenants, tenant_id, msgspec.json.encode(updated))
+            await pipe.execute()
+        return updated
 
     async def number_owner(self, number: str) -> str | None:
         """The tenant that owns this virtual number, or None (shared or not ours)."""

@@ -24,6 +24,7 @@ from ingest import keys
 from ingest.inbound import publish
 from ingest.metrics import CHALLENGES_CREATED
 from ingest.schemas import ChallengeView, CreateChallenge, Created, SimulatedSms, challenge_view
+from ingest.tenant import checked_callback_url
 
 log = structlog.get_logger(__name__)
 
@@ -59,6 +60,10 @@ async def create_challenge(request: web.Request) -> web.Response:
         raise ApiError(422, "invalid_phone", "phone is not a valid phone number")
     tenant = await app[keys.RESOURCES].tenants.get(tenant_id)
     numbers = (tenant.virtual_numbers if tenant else ()) or settings.virtual_numbers
+    if payload.callback_url is not None:
+        if tenant is None or tenant.callback_secret is None:
+            raise ApiError(422, "callbacks_not_configured", "set up callbacks first: PUT /v1/tenant/callback")
+        await checked_callback_url(payload.callback_url, settings)
 
     async def create() -> bytes:
         created = app[keys.CLOCK]()
@@ -78,6 +83,7 @@ async def create_challenge(request: web.Request) -> web.Response:
             external_id=payload.external_id,
             context=payload.context,
             test=tenant is not None and phone in tenant.test_numbers,
+            callback_url=payload.callback_url,
         )
         keyring = app[keys.RESOURCES].keyring
         code = generate_code(challenge.code_length, challenge.alphabet)

@@ -13,7 +13,7 @@ import msgspec
 from ingest.providers import PROVIDER_CLASSES
 from ingest.providers.generic import GenericMessage
 from ingest.schemas import ChallengeView, CreateChallenge, SimulatedSms
-from ingest.tenant import TenantView, TestNumbers
+from ingest.tenant import CallbackSetting, CallbackView, TenantView, TestNumbers
 
 
 class ErrorDetail(msgspec.Struct):
@@ -54,7 +54,17 @@ _CHALLENGE_ID = {"name": "challenge_id", "in": "path", "required": True, "schema
 
 def build_openapi(version: str) -> dict[str, Any]:
     (_, components) = msgspec.json.schema_components(
-        [CreateChallenge, ChallengeView, ErrorBody, GenericMessage, TenantView, TestNumbers, SimulatedSms],
+        [
+            CreateChallenge,
+            ChallengeView,
+            ErrorBody,
+            GenericMessage,
+            TenantView,
+            TestNumbers,
+            SimulatedSms,
+            CallbackSetting,
+            CallbackView,
+        ],
         ref_template="#/components/schemas/{name}",
     )
     generic_body = {
@@ -143,6 +153,28 @@ def build_openapi(version: str) -> dict[str, Any]:
                         **_errors(400, 401, 413, 415, 422, 503),
                     },
                 }
+            },
+            "/v1/tenant/callback": {
+                "put": {
+                    "summary": "Post every event of the tenant, signed, to this URL",
+                    "description": "url null: only challenges that name their own callback_url are posted. "
+                    "The answer holds the signing secret (made the first time, then kept). http(s) only; "
+                    "loopback, private and link-local targets are refused (invalid_callback_url).",
+                    "security": _BEARER,
+                    "requestBody": {"required": True, **_json(_ref("CallbackSetting"))},
+                    "responses": {
+                        "200": {"description": "the callback setting", **_json(_ref("CallbackView"))},
+                        **_errors(400, 401, 413, 415, 422, 503),
+                    },
+                },
+                "get": {
+                    "summary": "The callback setting, its secret and the last delivery error",
+                    "security": _BEARER,
+                    "responses": {
+                        "200": {"description": "the callback setting", **_json(_ref("CallbackView"))},
+                        **_errors(401, 404, 503),
+                    },
+                },
             },
             "/v1/tenant": {
                 "get": {

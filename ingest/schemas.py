@@ -41,6 +41,9 @@ class CreateChallenge(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
         msgspec.Meta(description="put the context in the SMS body after the code, so the user sees what they approve"),
     ] = False
     external_id: Annotated[str | None, msgspec.Meta(description="echoed in every event")] = None
+    callback_url: Annotated[
+        str | None, msgspec.Meta(description="post this challenge's events here, not to the tenant's callback URL")
+    ] = None
 
     def check(self) -> None:
         """Well-formed but out-of-range values answer 422, naming the field."""

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import msgspec
 from aiohttp import web
 
 from common.auth import authenticate_tenant
+from common.callback_targets import RefusedTarget, check_target
 from common.json_input import JSON_INPUT_ERRORS
+from common.redis import text
+from common.settings import Settings
 from common.tenants import TenantError
 from common.web import ApiError, json_response, require_content_type
 from ingest import keys
@@ -24,6 +29,23 @@ class TestNumbers(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     numbers: list[str]
 
 
+class CallbackSetting(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    url: str | None  # null: only challenges that name their own callback_url are posted
+
+
+class CallbackView(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the tenant's events are posted, the secret that signs them, and how it went."""
+
+    url: str | None
+    secret: str
+    last_error: str | None = None
+    last_error_at: int | None = None  # ms
+    given_up: int = 0  # deliveries abandoned after REVOTP_CALLBACK_MAX_ATTEMPTS
+
+
+Body = TypeVar("Body", TestNumbers, CallbackSetting)
+
+
 async def get_tenant(request: web.Request) -> web.Response:
     tenant_id = await authenticate_tenant(request, request.app[keys.RESOURCES].tenants)
     return json_response(await _view(request, tenant_id))
@@ -34,17 +56,62 @@ async def put_test_numbers(request: web.Request) -> web.Response:
     tenants = request.app[keys.RESOURCES].tenants
     tenant_id = await authenticate_tenant(request, tenants)
     require_content_type(request, "application/json")
-    try:
-        asked = msgspec.json.decode(await request.read(), type=TestNumbers)
-    except msgspec.ValidationError as exc:
-        raise ApiError(400, "invalid_body", str(exc)) from None
-    except JSON_INPUT_ERRORS as exc:
-        raise ApiError(400, "malformed_json", str(exc)) from None
+    asked = _decode(await request.read(), TestNumbers)
     try:
         await tenants.set_test_numbers(tenant_id, asked.numbers)
     except TenantError as exc:
         raise ApiError(422, "invalid_test_numbers", str(exc)) from None
     return json_response(await _view(request, tenant_id))
+
+
+async def put_callback(request: web.Request) -> web.Response:
+    """Post every event of the tenant to this URL, signed (docs/api.md, Callbacks)."""
+    tenants = request.app[keys.RESOURCES].tenants
+    tenant_id = await authenticate_tenant(request, tenants)
+    require_content_type(request, "application/json")
+    setting = _decode(await request.read(), CallbackSetting)
+    if setting.url is not None:
+        await checked_callback_url(setting.url, request.app[keys.SETTINGS])
+    await tenants.set_callback(tenant_id, setting.url)
+    return json_response(await _callback_view(request, tenant_id))
+
+
+async def get_callback(request: web.Request) -> web.Response:
+    tenant_id = await authenticate_tenant(request, request.app[keys.RESOURCES].tenants)
+    return json_response(await _callback_view(request, tenant_id))
+
+
+async def checked_callback_url(url: str, settings: Settings) -> str:
+    try:
+        return await check_target(url, allow_private=settings.callback_allow_private)
+    except RefusedTarget as exc:
+        raise ApiError(422, "invalid_callback_url", str(exc)) from None
+
+
+async def _callback_view(request: web.Request, tenant_id: str) -> CallbackView:
+    resources = request.app[keys.RESOURCES]
+    record = await resources.tenants.get(tenant_id)
+    if record is None or record.callback_secret is None:
+        raise ApiError(404, "callbacks_not_configured", "no callback is set up: PUT /v1/tenant/callback")
+    status = {
+        text(k): text(v) for k, v in (await resources.redis.hgetall(resources.names.callback_status(tenant_id))).items()
+    }
+    return CallbackView(
+        url=record.callback_url,
+        secret=record.callback_secret,
+        last_error=status.get("last_error"),
+        last_error_at=int(status["last_error_at"]) if "last_error_at" in status else None,
+        given_up=int(status.get("given_up", "0")),
+    )
+
+
+def _decode(body: bytes, kind: type[Body]) -> Body:
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except msgspec.ValidationError as exc:
+        raise ApiError(400, "invalid_body", str(exc)) from None
+    except JSON_INPUT_ERRORS as exc:
+        raise ApiError(400, "malformed_json", str(exc)) from None
 
 
 async def _view(request: web.Request, tenant_id: str) -> TenantView:

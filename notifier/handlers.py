@@ -9,10 +9,10 @@ from common.auth import authenticate_tenant
 from common.challenges import TERMINAL_STATUSES
 from common.clock import now_ms
 from common.events import Entry
+from common.frames import event_frame, ready_frame, status_frame
 from common.web import ApiError
 from notifier import keys
 from notifier.cursors import resume_gap
-from notifier.frames import event_frame, ready_frame, status_frame
 from notifier.hub import latest_cursor, log_bounds, read_range
 from notifier.metrics import CONNECTIONS, EVENTS_SENT
 from notifier.streaming import stream_live

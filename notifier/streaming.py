@@ -9,7 +9,7 @@ import structlog
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from common.events import Entry
-from notifier.frames import cursor_key, event_frame
+from common.frames import cursor_key, event_frame
 from notifier.hub import Subscription
 from notifier.metrics import EVENTS_SENT, SLOW_CLIENTS
 

@@ -33,8 +33,9 @@ _SERVICES = {
     "ingest": ["ingest"],
     "matcher": ["matcher"],
     "notifier": ["notifier"],
-    "all": ["ingest", "matcher", "notifier"],
-    "demo": ["ingest", "matcher", "notifier"],
+    "callbacks": ["callbacks"],
+    "all": ["ingest", "matcher", "notifier", "callbacks"],
+    "demo": ["ingest", "matcher", "notifier", "callbacks"],
 }
 
 
@@ -47,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
         "--burst", action="store_true", help="judge what is queued now, print how many, and exit (no health port)"
     )
     commands.add_parser("notifier", help="websocket event streams")
-    commands.add_parser("all", help="the three services in one process (dev, demo)")
+    commands.add_parser("callbacks", help="signed callbacks of every event to the tenants' URLs")
+    commands.add_parser("all", help="the four services in one process (dev, demo)")
     commands.add_parser("demo", help="`all` with a demo tenant and webhook secret, and how to try it")
     tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(dest="action", required=True)
     create = tenant.add_parser("create", help="create a tenant; prints its API key once")

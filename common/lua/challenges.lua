@@ -26,7 +26,7 @@ local op, now, min_id = ARGV[1], ARGV[2], ARGV[3]
 
 local RECORD_FIELDS = {'status', 'attempts', 'max_attempts', 'code_length', 'alphabet', 'created_at',
   'expires_at', 'phone', 'virtual_number', 'code_hash', 'external_id', 'context', 'verified_at',
-  'last_event_id', 'test'}
+  'last_event_id', 'test', 'callback_url'}
 
 -- The challenge filed under an id in a slot hash, its fields by name.
 local function load(key, id)
@@ -63,7 +63,7 @@ local function transition(events_key, ch, status, event_type)
     'type', event_type, 'challenge_id', ch.id, 'external_id', ch.external_id,
     'status', status, 'attempts', ch.attempts, 'max_attempts', ch.max_attempts,
     'phone', ch.phone, 'virtual_number', ch.virtual_number, 'occurred_at', now,
-    'verified_at', verified_at, 'test', ch.test and '1' or '')
+    'verified_at', verified_at, 'test', ch.test and '1' or '', 'callback_url', ch.callback_url or '')
   ch.last_event_id = id
   save(ch)
   return id

@@ -15,12 +15,18 @@ from aio_pika.exceptions import AMQPError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from common.names import Names
+from common.settings import from_env
 from common.signing import sign
 from tests.integration.conftest import ACME_KEY, GENERIC_SECRET, bearer, deployment_env
 from tests.support.processes import ServiceProcess
+from tests.support.queues import delete_declared
 
-PORT_VARIABLES = {"ingest": "REVOTP_INGEST_PORT", "matcher": "REVOTP_MATCHER_PORT", "notifier": "REVOTP_NOTIFIER_PORT"}
+PORT_VARIABLES = {
+    "ingest": "REVOTP_INGEST_PORT",
+    "matcher": "REVOTP_MATCHER_PORT",
+    "notifier": "REVOTP_NOTIFIER_PORT",
+    "callbacks": "REVOTP_CALLBACKS_PORT",
+}
 
 
 def signed_generic_webhook(message: dict[str, str]) -> tuple[bytes, dict[str, str]]:
@@ -160,12 +166,7 @@ class Deployment:
         except (OSError, AMQPError):
             return codes  # a test's own broker may be gone already
         async with connection:
-            channel = await connection.channel()
-            names = Names(self.namespace)
-            for queue in (names.inbound_queue, names.dead_letter_queue):
-                await channel.queue_delete(queue)
-            for exchange in (names.inbound_exchange, names.dead_letter_exchange):
-                await channel.exchange_delete(exchange)
+            await delete_declared(await connection.channel(), from_env(self.env))
         return codes
 
 

@@ -30,6 +30,7 @@ from ingest.providers.twilio import compute_signature
 from matcher.worker import Worker
 from notifier.app import create_app as create_notifier
 from tests.integration.provider_requests import PUBLIC_URL, SECRETS, ProviderRequest
+from tests.support.queues import delete_declared
 
 # An aiohttp test client of one of our apps.
 AppClient = TestClient[web.Request, web.Application]
@@ -98,17 +99,15 @@ async def amqp() -> AsyncIterator[aio_pika.abc.AbstractRobustConnection]:
 
 
 @pytest.fixture
-async def cleanup(namespace: str, redis: Redis, amqp: aio_pika.abc.AbstractRobustConnection) -> AsyncIterator[None]:
+async def cleanup(
+    namespace: str, redis: Redis, amqp: aio_pika.abc.AbstractRobustConnection, settings: Settings
+) -> AsyncIterator[None]:
     """Runs after every app of the test has stopped: delete what the namespace declared."""
     yield
-    names = Names(namespace)
     async for key in redis.scan_iter(match=f"{namespace}:*", count=10_000):
         await redis.delete(key)
     channel = await amqp.channel()
-    for queue in (names.inbound_queue, names.dead_letter_queue):
-        await channel.queue_delete(queue)
-    for exchange in (names.inbound_exchange, names.dead_letter_exchange):
-        await channel.exchange_delete(exchange)
+    await delete_declared(channel, settings)
     await channel.close()
 
 

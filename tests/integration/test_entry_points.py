@@ -23,7 +23,12 @@ from revotp.replay.ceiling import free_port
 from tests.integration.conftest import deployment_env
 from tests.support.processes import run_revotp
 
-SERVICES = {"ingest": "REVOTP_INGEST_PORT", "matcher": "REVOTP_MATCHER_PORT", "notifier": "REVOTP_NOTIFIER_PORT"}
+SERVICES = {
+    "ingest": "REVOTP_INGEST_PORT",
+    "matcher": "REVOTP_MATCHER_PORT",
+    "notifier": "REVOTP_NOTIFIER_PORT",
+    "callbacks": "REVOTP_CALLBACKS_PORT",
+}
 PACKAGES = (*SERVICES, "revotp")
 _IMPORT_LINE = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(?P<module>\S+)$")
 

@@ -1,10 +1,24 @@
-"""Reading a queue's contents in tests."""
+"""Reading a queue's contents in tests, and deleting what a test deployment declared."""
 
 from __future__ import annotations
 
 import asyncio
 
-from aio_pika.abc import AbstractConnection
+from aio_pika.abc import AbstractChannel, AbstractConnection
+
+from callbacks.topology import queue_names
+from common.names import Names
+from common.settings import Settings
+
+
+async def delete_declared(channel: AbstractChannel, settings: Settings) -> None:
+    """Every queue and exchange that services with these settings declare (names by settings:
+    the callbacks' retry queues are named by their delays)."""
+    names = Names(settings.namespace)
+    for queue in (names.inbound_queue, names.dead_letter_queue, *queue_names(names, settings)):
+        await channel.queue_delete(queue)
+    for exchange in (names.inbound_exchange, names.dead_letter_exchange, names.callbacks_exchange):
+        await channel.exchange_delete(exchange)
 
 
 async def take_bodies(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("ingest", "matcher", "notifier")
+SERVICES = ("ingest", "matcher", "notifier", "callbacks")
 
 
 def imported_packages(path: Path) -> set[str]:

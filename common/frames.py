@@ -1,4 +1,4 @@
-"""The JSON frames of the event sockets (docs/api.md, Event streams), rendered from the event log and the store."""
+"""The JSON frames of events (docs/api.md, Event streams): what the sockets send and the callbacks post."""
 
 from __future__ import annotations
 
