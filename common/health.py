@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 import prometheus_client
 from aiohttp import web
 
+from common.version import VERSION
 from common.web import json_response
 
 # A readiness check returns normally when its dependency answers, raises otherwise.
@@ -26,7 +27,7 @@ def add_health_routes(
     """
 
     async def healthz(_: web.Request) -> web.Response:
-        return json_response({"status": "ok"})
+        return json_response({"status": "ok", "version": VERSION})
 
     async def readyz(_: web.Request) -> web.Response:
         results: dict[str, str] = {}

@@ -25,7 +25,7 @@ from common.version import VERSION
 from notifier import keys
 from notifier.texts import TEXTS, language_of
 
-ASSETS = ("verify.js", "verify.css", "demo.js")
+ASSETS = ("revotp.js", "verify.js", "verify.css", "demo.js")
 ASSET_BASE = f"/v1/assets/{VERSION}"
 STATIC = resources.files("notifier").joinpath("static")
 _PAGE = string.Template(STATIC.joinpath("verify.html").read_text())
@@ -100,6 +100,11 @@ async def _open(request: web.Request) -> tuple[Challenge, PageSecret] | None:
         return None
     challenge = await resources_.store.get(tenant_id, challenge_id)
     return (challenge, secret) if challenge is not None else None
+
+
+async def latest_script(_: web.Request) -> web.StreamResponse:
+    """``/v1/revotp.js``: the script of the running version, for pages that do not pin one."""
+    raise web.HTTPFound(f"{ASSET_BASE}/revotp.js", headers={"Cache-Control": "no-cache"})
 
 
 async def asset(request: web.Request) -> web.StreamResponse:

@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from common.names import Names
 from common.settings import Settings, from_env
+from common.version import VERSION
 from notifier.app import create_app as create_notifier
 from tests.integration.conftest import (
     GENERIC_SECRET,
@@ -40,7 +41,7 @@ async def scraped(client: AppClient, name: str, labels: dict[str, str]) -> float
 async def test_every_process_reports_ready_and_serves_metrics(pipeline: Pipeline):
     for client, checks in ((pipeline.ingest, {"redis", "rabbitmq"}), (pipeline.notifier, {"redis"})):
         health = await client.get("/healthz")
-        assert (health.status, await health.json()) == (200, {"status": "ok"})
+        assert (health.status, await health.json()) == (200, {"status": "ok", "version": VERSION})
         ready = await client.get("/readyz")
         body = await ready.json()
         assert ready.status == 200

@@ -18,6 +18,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, Page, expect
 
 from common.clock import now_ms
@@ -25,6 +27,7 @@ from common.settings import Settings
 from common.sms_links import sms_link
 from ingest.app import create_app as create_ingest
 from notifier.keys import SOCKETS
+from notifier.page import ASSET_BASE
 from tests.integration.conftest import VIRTUAL_NUMBER, Pipeline, next_frame
 from tests.support.browser import chromium, page_errors, screenshot
 
@@ -64,6 +67,8 @@ async def test_the_page_shows_the_code_and_the_link_each_phone_reads(pipeline: P
         assert served.status == 200, asset
         assert "immutable" in served.headers["Cache-Control"]
     assert (await pipeline.notifier.get("/v1/assets/0.0.0-old/verify.js")).status == 404
+    latest = await pipeline.notifier.get("/v1/revotp.js", allow_redirects=False)
+    assert (latest.status, latest.headers["Location"]) == (302, f"{ASSET_BASE}/revotp.js")
 
 
 async def test_the_page_speaks_the_browsers_language(pipeline: Pipeline):
@@ -186,3 +191,41 @@ async def test_the_page_reconnects_and_still_hears_the_verdict(pipeline: Pipelin
     await pipeline.sms(challenge["code"])
     assert (await next_frame(tenant_ws))["type"] == "challenge.verified"
     assert "confirmed" in await state_of(page, "verified")
+
+
+async def test_revotp_js_follows_a_challenge_inside_another_sites_page(pipeline: Pipeline, browser: Browser):
+    """A platform's own page, on its own origin, embeds revotp.js from the notifier."""
+    challenge = await pipeline.create(max_attempts=3)
+    script = str(pipeline.notifier.make_url(f"{ASSET_BASE}/revotp.js"))
+    platform_page = f"""<!doctype html><meta charset="utf-8"><title>Shop</title><link rel="icon" href="data:,">
+<div id="login" data-state="waiting"></div>
+<script src="{script}"></script>
+<script>
+  window.seen = [];
+  var login = document.getElementById("login");
+  ["status", "attempt_failed", "verified", "failed", "expired", "canceled"].forEach(function (type) {{
+    login.addEventListener("revotp:" + type, function (event) {{
+      window.seen.push(type + ":" + event.detail.attempts);
+      login.setAttribute("data-state", event.detail.status);
+    }});
+  }});
+  window.watch = RevOtp.watch({{challengeId: {challenge["id"]!r}, watchToken: {challenge["watch_token"]!r},
+                                element: login}});
+</script>"""
+
+    async def shop(_: web.Request) -> web.Response:
+        return web.Response(text=platform_page, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/login", shop)
+    async with TestServer(app, host="127.0.0.1") as server:
+        page = await browser.new_page()
+        errors = page_errors(page)
+        await page.goto(str(server.make_url("/login")))
+        await expect(page.locator("#login")).to_have_attribute("data-state", "pending")
+        assert await page.evaluate("window.watch.secondsLeft()") > 100
+        await pipeline.sms("000000" if challenge["code"] != "000000" else "111111")
+        await pipeline.sms(challenge["code"])
+        await expect(page.locator("#login")).to_have_attribute("data-state", "verified")
+        assert await page.evaluate("window.seen") == ["status:0", "attempt_failed:1", "verified:2"]
+        assert not errors, errors
