@@ -162,6 +162,10 @@ class Names:
         """Hash: the last failed delivery's error and time, and how many were given up."""
         return f"{self._tenant(tenant_id)}:callback-status"
 
+    def funnel(self, tenant_id: str, day: str) -> str:
+        """Hash step → count of the tenant's funnel on one UTC day (``common/funnel.py``)."""
+        return f"{self._tenant(tenant_id)}:funnel:{day}"
+
     def idempotency(self, tenant_id: str, key: str) -> str:
         return f"{self._tenant(tenant_id)}:idem:{key}"
 

@@ -12,6 +12,7 @@ from redis.typing import EncodableT
 
 from common.challenge_ids import expiry_slot, slot_end_ms, slot_of
 from common.challenges import Challenge, Status
+from common.funnel import day_of
 from common.names import Names
 from common.pipelining import SharedPipeline, script_call
 from common.redis import binary, text
@@ -179,6 +180,7 @@ class ChallengeStore:
         keys = [
             names.events(tenant_id),
             names.seen(tenant_id, provider, phone, provider_message_id),
+            names.funnel(tenant_id, day_of(now_ms)),
             *(self._records_of(tenant_id, challenge_id) for challenge_id in challenge_ids),
         ]
         args: list[EncodableT] = [

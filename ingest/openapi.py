@@ -13,6 +13,7 @@ import msgspec
 from ingest.providers import PROVIDER_CLASSES
 from ingest.providers.generic import GenericMessage
 from ingest.schemas import ChallengeView, CreateChallenge, SimulatedSms
+from ingest.stats import Stats
 from ingest.tenant import CallbackSetting, CallbackView, TenantView, TestNumbers
 
 
@@ -64,6 +65,7 @@ def build_openapi(version: str) -> dict[str, Any]:
             SimulatedSms,
             CallbackSetting,
             CallbackView,
+            Stats,
         ],
         ref_template="#/components/schemas/{name}",
     )
@@ -175,6 +177,20 @@ def build_openapi(version: str) -> dict[str, Any]:
                         **_errors(401, 404, 503),
                     },
                 },
+            },
+            "/v1/stats": {
+                "get": {
+                    "summary": "The tenant's funnel per UTC day: page viewed, QR shown, SMS link tapped, "
+                    "SMS received, verified",
+                    "security": _BEARER,
+                    "parameters": [
+                        {"name": "days", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 35}}
+                    ],
+                    "responses": {
+                        "200": {"description": "the funnel, oldest day first", **_json(_ref("Stats"))},
+                        **_errors(400, 401, 422, 503),
+                    },
+                }
             },
             "/v1/tenant": {
                 "get": {

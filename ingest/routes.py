@@ -7,6 +7,7 @@ from common.web import json_response
 from ingest.challenges import cancel_challenge, create_challenge, get_challenge, simulate_sms
 from ingest.inbound import receive_sms
 from ingest.openapi import build_openapi
+from ingest.stats import get_stats
 from ingest.tenant import get_callback, get_tenant, put_callback, put_test_numbers
 
 
@@ -20,6 +21,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_delete("/v1/challenges/{challenge_id}", cancel_challenge)
     app.router.add_post("/v1/challenges/{challenge_id}/sms", simulate_sms)
     app.router.add_get("/v1/tenant", get_tenant, allow_head=False)
+    app.router.add_get("/v1/stats", get_stats, allow_head=False)
     app.router.add_put("/v1/tenant/test-numbers", put_test_numbers)
     app.router.add_put("/v1/tenant/callback", put_callback)
     app.router.add_get("/v1/tenant/callback", get_callback, allow_head=False)

@@ -12,17 +12,21 @@ verified, so a redelivery after a crash takes the same branch.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 
 import msgspec
 import structlog
 
+from common.challenges import Status
 from common.clock import Clock, now_ms
+from common.funnel import Step
 from common.keyring import Keyring
 from common.messages import TEST_PROVIDER, InboundSms
 from common.settings import Settings
 from common.store import Applied, ChallengeStore, MatchMode, MatchResult, Verdict
 from common.tenants import TenantRegistry
 from matcher.matching import candidates_by_spec
+from matcher.metrics import FUNNEL
 
 log = structlog.get_logger(__name__)
 
@@ -103,7 +107,18 @@ class Judge:
                     await apply(tenant_id, MatchMode.ALL) if result.applied is Applied.HELD else result
                     for tenant_id, result in zip(tenants, results, strict=True)
                 ]
+        _count_funnel(tenants, results)
         verdicts = tuple(verdict for result in results for verdict in result.verdicts)
         if not any(result.applied is Applied.APPLIED for result in results):
             return Judgement(Outcome.DUPLICATE)
         return Judgement(Outcome.APPLIED, verdicts)
+
+
+def _count_funnel(tenants: Sequence[str], results: Sequence[MatchResult]) -> None:
+    """The funnel's matcher steps in /metrics, as the atomic step counted them in Redis."""
+    for tenant_id, result in zip(tenants, results, strict=True):
+        if result.applied is Applied.APPLIED:
+            FUNNEL.labels(tenant=tenant_id, step=Step.SMS_RECEIVED).inc()
+            verified = sum(1 for v in result.verdicts if v.status is Status.VERIFIED and v.event_id)
+            if verified:
+                FUNNEL.labels(tenant=tenant_id, step=Step.VERIFIED).inc(verified)

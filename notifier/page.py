@@ -19,10 +19,13 @@ from aiohttp import web
 
 from common.challenges import Challenge
 from common.clock import now_ms
+from common.funnel import Step, count
 from common.sms_links import Platform, platform_of, sms_link
 from common.verify_page import PageSecret, open_page_secret
 from common.version import VERSION
+from common.web import ApiError
 from notifier import keys
+from notifier.metrics import FUNNEL
 from notifier.texts import TEXTS, language_of
 
 ASSETS = ("revotp.js", "verify.js", "verify.css", "demo.js")
@@ -57,6 +60,9 @@ async def verify_page(request: web.Request) -> web.Response:
         return web.Response(status=404, text=body, content_type="text/html", headers=page_headers())
     challenge, secret = opened
     platform = platform_of(request.headers.get("User-Agent", ""))
+    # Phones hide the QR code (verify.css); computers see it.
+    steps = [Step.PAGE_VIEWED] if platform is not Platform.ANY else [Step.PAGE_VIEWED, Step.QR_SHOWN]
+    await _count(request, challenge.tenant_id, steps)
     # The QR code is read by another device: it carries the form every phone reads.
     qr = segno.make(sms_link(challenge.virtual_number, secret.sms_body), error="m")
     config = {
@@ -87,6 +93,24 @@ async def verify_page(request: web.Request) -> web.Response:
         config=msgspec.json.encode(config).decode().replace("<", "\\u003c"),
     )
     return web.Response(text=page, content_type="text/html", headers=page_headers())
+
+
+async def sms_link_tapped(request: web.Request) -> web.Response:
+    """The page's beacon when the user taps "Send SMS" (the watch token opens it, nothing else)."""
+    resources_ = request.app[keys.RESOURCES]
+    challenge_id = request.match_info["challenge_id"]
+    tenant_id = resources_.keyring.watch_tenant(request.query.get("token", ""), challenge_id)
+    if tenant_id is None:
+        raise ApiError(401, "invalid_token", "the watch token does not open this challenge")
+    await _count(request, tenant_id, [Step.SMS_LINK_TAPPED])
+    return web.Response(status=204)
+
+
+async def _count(request: web.Request, tenant_id: str, steps: list[Step]) -> None:
+    resources_ = request.app[keys.RESOURCES]
+    await count(resources_.redis, resources_.names, tenant_id, steps, now_ms())
+    for step in steps:
+        FUNNEL.labels(tenant=tenant_id, step=step).inc()
 
 
 async def _open(request: web.Request) -> tuple[Challenge, PageSecret] | None:

@@ -10,13 +10,14 @@
 --            a challenge canceled already answers 'canceled' again (a retried cancel)
 --   expire:  KEYS = the challenge's slot hash, events;  ARGV[4] = challenge id,
 --            ARGV[5] = cutoff: expire if expires_at <= cutoff
---   match:   KEYS = events, seen marker, then the slot hash of each challenge on the route
+--   match:   KEYS = events, seen marker, the tenant's funnel counts of the day (common/funnel.py),
+--            then the slot hash of each challenge on the route
 --            ARGV[4] = accepted_at (ms), ARGV[5] = seen marker TTL (ms),
 --            ARGV[6] = mode: 'all' commits whatever the SMS does; 'verifying' commits only
 --                      when it verifies a challenge, else writes nothing and answers 'held'
 --            ARGV[7], ARGV[8] = the SMS's sender and virtual number,
 --            ARGV[9] = 'test' for a simulated SMS (it reaches test challenges only), else 'real'
---            (it never reaches them), ARGV[10] = n, then n challenge ids (the k-th lives in KEYS[2 + k]),
+--            (it never reaches them), ARGV[10] = n, then n challenge ids (the k-th lives in KEYS[3 + k]),
 --            then groups: spec, count, candidate hash × count  (candidates in text order)
 --            answers 'duplicate' + what the first application did ('verified' or 'applied')
 --            for a provider message applied before, else 'applied' + per challenge
@@ -88,7 +89,8 @@ end
 
 if op ~= 'match' then return redis.error_reply('unknown operation ' .. tostring(op)) end
 
-local events_key, seen_key = KEYS[1], KEYS[2]
+local events_key, seen_key, funnel_key = KEYS[1], KEYS[2], KEYS[3]
+local FUNNEL_TTL_MS = 35 * 24 * 3600 * 1000
 local accepted_at, mode, sender, number = tonumber(ARGV[4]), ARGV[6], ARGV[7], ARGV[8]
 local simulated = ARGV[9] == 'test'
 -- The same provider message applied twice changes nothing the second time.
@@ -113,7 +115,7 @@ end
 local plan = {}  -- {challenge, status, event type or nil}
 local considered = {}
 for k = 1, n_challenges do
-  local ch = load(KEYS[2 + k], challenge_ids[k])
+  local ch = load(KEYS[3 + k], challenge_ids[k])
   if ch and ch.status == 'pending' and ch.phone == sender and ch.virtual_number == number
       and (ch.test == true) == simulated then
     if ch.expires_at < accepted_at then
@@ -165,12 +167,16 @@ end
 
 if mode == 'verifying' and not any_verified then return {'held'} end
 redis.call('SET', seen_key, any_verified and 'verified' or 'applied', 'PX', ARGV[5])
+-- Counted with the change itself: a duplicate or a held SMS counts nothing, a redelivery once.
+redis.call('HINCRBY', funnel_key, 'sms_received', 1)
+redis.call('PEXPIRE', funnel_key, FUNNEL_TTL_MS)
 
 local flat = {'applied'}
 for _, step in ipairs(plan) do
   local ch, status, event_type = step[1], step[2], step[3]
   local id = ''
   if event_type then id = transition(events_key, ch, status, event_type) end
+  if status == 'verified' then redis.call('HINCRBY', funnel_key, 'verified', 1) end
   for _, v in ipairs({ch.id, ch.status, ch.attempts, id}) do table.insert(flat, tostring(v)) end
 end
 return flat

@@ -38,6 +38,12 @@
     countdown.textContent = say(texts.expires_in, { time: Math.floor(seconds / 60) + ":" + String(seconds % 60).padStart(2, "0") });
   }
 
+  // The funnel's "SMS link tapped" (GET /v1/stats): a beacon survives the page leaving for the app.
+  document.getElementById("send").addEventListener("click", function () {
+    navigator.sendBeacon("/v1/challenges/" + encodeURIComponent(config.challenge_id) +
+      "/page/tapped?token=" + encodeURIComponent(config.watch_token));
+  });
+
   show({ status: config.status, attempts: config.attempts, max_attempts: config.max_attempts }, null);
   if (FINAL[state]) { return; }
   var watch = RevOtp.watch({ challengeId: config.challenge_id, watchToken: config.watch_token, base: location.origin });

@@ -28,7 +28,8 @@ from common.sms_links import sms_link
 from ingest.app import create_app as create_ingest
 from notifier.keys import SOCKETS
 from notifier.page import ASSET_BASE
-from tests.integration.conftest import VIRTUAL_NUMBER, Pipeline, next_frame
+from tests.chaos.deployment import wait_for
+from tests.integration.conftest import ACME_KEY, VIRTUAL_NUMBER, Pipeline, bearer, next_frame
 from tests.support.browser import chromium, page_errors, screenshot
 
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
@@ -149,6 +150,13 @@ async def test_the_page_turns_verified_by_itself_when_the_sms_lands(pipeline: Pi
     assert await page.get_attribute("#send", "href") == f"sms:{VIRTUAL_NUMBER}&body={challenge['code']}"
     assert not await page.is_visible("#qr")
     assert await page.evaluate("document.documentElement.scrollWidth <= 360")
+    await page.click("#send")  # the messaging app does not open here; the funnel hears the tap
+
+    async def tapped() -> bool:
+        stats = await (await pipeline.ingest.get("/v1/stats?days=1", headers=bearer(ACME_KEY))).json()
+        return bool(stats["total"]["sms_link_tapped"] == 1)
+
+    assert await wait_for(tapped, within=10)
     assert "Attempts left: 3" in await page.inner_text("#attempts")
     assert re.fullmatch(r"Expires in [12]:\d\d", await page.inner_text("#countdown"))
     await screenshot(page, "verify-page-pending")
