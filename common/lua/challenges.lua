@@ -168,8 +168,9 @@ end
 if mode == 'verifying' and not any_verified then return {'held'} end
 redis.call('SET', seen_key, any_verified and 'verified' or 'applied', 'PX', ARGV[5])
 -- Counted with the change itself: a duplicate or a held SMS counts nothing, a redelivery once.
-redis.call('HINCRBY', funnel_key, 'sms_received', 1)
-redis.call('PEXPIRE', funnel_key, FUNNEL_TTL_MS)
+if redis.call('HINCRBY', funnel_key, 'sms_received', 1) == 1 then
+  redis.call('PEXPIRE', funnel_key, FUNNEL_TTL_MS)  -- the day's first: the key may be new
+end
 
 local flat = {'applied'}
 for _, step in ipairs(plan) do

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from redis.asyncio import Redis
+
+from common.funnel import RETENTION_DAYS
+from common.names import Names
 from tests.integration.conftest import ACME_KEY, GLOBEX_KEY, Pipeline, bearer, next_frame
 from tests.integration.test_verify_page import IPHONE, page_path
 
@@ -15,7 +19,7 @@ async def stats(pipeline: Pipeline, api_key: str = ACME_KEY, days: str = "7") ->
     return await pipeline.ingest.get(f"/v1/stats?days={days}", headers=bearer(api_key))
 
 
-async def test_each_step_is_counted_once_for_its_tenant(pipeline: Pipeline):
+async def test_each_step_is_counted_once_for_its_tenant(pipeline: Pipeline, redis: Redis, namespace: str):
     tenant_ws = await pipeline.ready_socket()
     challenge = await pipeline.create()
     for agent in (DESKTOP, DESKTOP, IPHONE):
@@ -40,6 +44,8 @@ async def test_each_step_is_counted_once_for_its_tenant(pipeline: Pipeline):
     assert body["total"] == expected
     assert {key: body["days"][-1][key] for key in expected} == expected
     assert (await (await stats(pipeline, GLOBEX_KEY)).json())["total"] == dict.fromkeys(expected, 0)
+    today = Names(namespace).funnel("acme", body["days"][-1]["date"])
+    assert 34 * 86_400 < await redis.ttl(today) <= RETENTION_DAYS * 86_400
 
     exported = await (await pipeline.notifier.get("/metrics")).text()
     assert 'revotp_notifier_funnel_total{step="page_viewed",tenant="acme"}' in exported
