@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
+import secrets
 from collections.abc import Mapping
 
 import msgspec
@@ -74,7 +74,7 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     One layer, not three: each layer's frame lives as long as its request, and a websocket's
     request lives as long as the socket.
     """
-    request_id = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+    request_id = request.headers.get("X-Request-Id", "")[:64] or secrets.token_hex(16)
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
     try:
