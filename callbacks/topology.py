@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
+from common.amqp import quorum_arguments
 from common.names import Names
 from common.settings import Settings
 
@@ -42,7 +43,9 @@ class CallbackTopology:
 
 async def declare_callbacks(channel: AbstractChannel, names: Names, settings: Settings) -> CallbackTopology:
     exchange = await channel.declare_exchange(names.callbacks_exchange, aio_pika.ExchangeType.DIRECT, durable=True)
-    queue = await channel.declare_queue(names.callbacks_queue, durable=True, arguments={"x-queue-type": "quorum"})
+    queue = await channel.declare_queue(
+        names.callbacks_queue, durable=True, arguments=quorum_arguments(settings.quorum_group_size)
+    )
     await queue.bind(exchange, routing_key=DELIVER)
     for delay in sorted(set(retry_delays_ms(settings))):
         await channel.declare_queue(

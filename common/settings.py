@@ -46,7 +46,10 @@ class Limit(msgspec.Struct, frozen=True):
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Every knob of every service; all optional, loopback defaults (README, Configuration)."""
 
+    # One broker, or the nodes of one cluster, comma-separated (a connection moves on when its node dies).
     amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    # Replicas of each quorum queue when first declared (0: the broker's default).
+    quorum_group_size: int = 0
     redis_url: str = "redis://127.0.0.1:6379/0"
     namespace: str = "revotp"
     host: str = "127.0.0.1"
@@ -144,6 +147,11 @@ def _check_ranges(settings: Settings) -> None:
         raise SettingsError("REVOTP_DEFAULT_REGION must be a two-letter region such as US or FR")
     if urlsplit(settings.public_url).scheme not in ("http", "https") or not urlsplit(settings.public_url).netloc:
         raise SettingsError("REVOTP_PUBLIC_URL must be an http(s) URL such as https://hooks.example.com")
+    brokers = [url.strip() for url in settings.amqp_url.split(",") if url.strip()]
+    if not brokers or any(urlsplit(url).scheme not in ("amqp", "amqps") for url in brokers):
+        raise SettingsError("REVOTP_AMQP_URL must be amqp(s):// URLs, comma-separated for the nodes of a cluster")
+    if settings.quorum_group_size < 0:
+        raise SettingsError("REVOTP_QUORUM_GROUP_SIZE must be 0 (the broker's default) or more")
     page = urlsplit(settings.page_url)
     if settings.page_url and (page.scheme not in ("http", "https") or not page.netloc):
         raise SettingsError("REVOTP_PAGE_URL must be an http(s) URL such as https://verify.example.com")

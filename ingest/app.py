@@ -45,7 +45,12 @@ async def amqp_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
     connection = await connect_amqp(settings.amqp_url, name="revotp-ingest")
     channel = await connection.channel(publisher_confirms=True)
-    topology = await declare_topology(channel, Names(settings.namespace), max_deliveries=settings.max_deliveries)
+    topology = await declare_topology(
+        channel,
+        Names(settings.namespace),
+        max_deliveries=settings.max_deliveries,
+        quorum_group_size=settings.quorum_group_size,
+    )
     app[keys.AMQP] = connection
     app[keys.PUBLISHER] = Publisher(topology.exchange, timeout_s=settings.publish_timeout_s)
     yield

@@ -88,7 +88,12 @@ class Worker:
         self.connection = await connect_amqp(settings.amqp_url, name="revotp-matcher")
         self._channel = await self.connection.channel()
         await self._channel.set_qos(prefetch_count=settings.prefetch)
-        topology = await declare_topology(self._channel, names, max_deliveries=settings.max_deliveries)
+        topology = await declare_topology(
+            self._channel,
+            names,
+            max_deliveries=settings.max_deliveries,
+            quorum_group_size=settings.quorum_group_size,
+        )
         self._queue = topology.queue
         judge = Judge(store, resources.tenants, resources.keyring, settings)
         assembler = PartAssembler(

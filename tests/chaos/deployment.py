@@ -15,6 +15,7 @@ from aio_pika.exceptions import AMQPError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from common.amqp import broker_urls
 from common.settings import from_env
 from common.signing import sign
 from tests.integration.conftest import ACME_KEY, GENERIC_SECRET, bearer, deployment_env
@@ -161,12 +162,13 @@ class Deployment:
             pass  # a test's own Redis may be gone already
         finally:
             await redis.aclose()
-        try:
-            connection = await aio_pika.connect(self.env["REVOTP_AMQP_URL"])
-        except (OSError, AMQPError):
-            return codes  # a test's own broker may be gone already
-        async with connection:
-            await delete_declared(await connection.channel(), from_env(self.env))
+        for url in broker_urls(self.env["REVOTP_AMQP_URL"]):  # each node it may have declared on
+            try:
+                connection = await aio_pika.connect(url)
+            except (OSError, AMQPError):
+                continue  # a test's own broker may be gone already
+            async with connection:
+                await delete_declared(await connection.channel(), from_env(self.env))
         return codes
 
 

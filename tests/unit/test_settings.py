@@ -2,6 +2,7 @@
 
 import pytest
 
+from common.amqp import broker_urls, quorum_arguments
 from common.phones import read_delivered_number, to_e164
 from common.settings import SettingsError, from_env
 
@@ -55,6 +56,9 @@ def test_values_are_read_and_lists_split():
         {"REVOTP_DEFAULT_REGION": "XX"},
         {"REVOTP_PUBLIC_URL": "hooks.example.com"},
         {"REVOTP_PAGE_URL": "ftp://verify.example.com"},
+        {"REVOTP_AMQP_URL": " , "},
+        {"REVOTP_AMQP_URL": "amqp://a:5672/,http://b:5672/"},
+        {"REVOTP_QUORUM_GROUP_SIZE": "-1"},
         {"REVOTP_NAMESPACE": "a b"},
     ],
 )
@@ -90,3 +94,10 @@ def test_delivered_numbers_are_read_national_first_then_international(raw, regio
 )
 def test_phone_numbers_are_written_e164(raw, region, expected):
     assert to_e164(raw, region, strict=True) == expected
+
+
+def test_a_cluster_is_several_broker_urls_and_a_quorum_group_size():
+    settings = from_env({"REVOTP_AMQP_URL": "amqp://a:5672/, amqps://b:5671/", "REVOTP_QUORUM_GROUP_SIZE": "3"})
+    assert broker_urls(settings.amqp_url) == ["amqp://a:5672/", "amqps://b:5671/"]
+    assert quorum_arguments(settings.quorum_group_size) == {"x-queue-type": "quorum", "x-quorum-initial-group-size": 3}
+    assert quorum_arguments(0) == {"x-queue-type": "quorum"}
