@@ -127,6 +127,8 @@ class Deliverer:
                 return Attempt(f"HTTP {answer.status}")
         except RefusedTarget as exc:  # raised by the guarded resolver for the host's addresses
             return Attempt(f"refused: {exc}", final=True)
+        except ValueError as exc:  # a host no request can be made to (IDNA, say): it will not change
+            return Attempt(f"refused: {type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH], final=True)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             return Attempt(f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH])
 

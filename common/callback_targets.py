@@ -30,8 +30,12 @@ def check_url(url: str, *, allow_private: bool) -> str:
     RefusedTarget. No DNS: cheap enough for every delivery."""
     if len(url) > MAX_URL_LENGTH:
         raise RefusedTarget(f"the URL must be at most {MAX_URL_LENGTH} characters")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname  # raises for a bracketed host that is no address
+    except ValueError as exc:
+        raise RefusedTarget(f"not a URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not hostname:
         raise RefusedTarget("the URL must be http(s)://host/…")
     if parts.username or parts.password:
         raise RefusedTarget("the URL must not carry credentials; verify the signature instead")
@@ -39,8 +43,8 @@ def check_url(url: str, *, allow_private: bool) -> str:
         _ = parts.port
     except ValueError:
         raise RefusedTarget("the URL's port is not a number from 0 to 65535") from None
-    if _is_address(parts.hostname):
-        check_address(parts.hostname, allow_private=allow_private)
+    if _is_address(hostname):
+        check_address(hostname, allow_private=allow_private)
     return url
 
 
@@ -72,7 +76,7 @@ async def check_target(url: str, *, allow_private: bool) -> str:
     resolver = GuardedResolver(allow_private=allow_private)
     try:
         await resolver.resolve(host, 0, socket.AF_UNSPEC)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a name IDNA cannot encode (an empty label)
         raise RefusedTarget(f"{host} does not resolve: {exc}") from None
     finally:
         await resolver.close()
