@@ -87,7 +87,7 @@ async def verify_page(request: web.Request) -> web.Response:
         qr_caption=html.escape(texts["qr"]),
         status_text=html.escape(texts["waiting"]),
         state=challenge.status,
-        platform=platform.value if platform is not Platform.ANY else "any",
+        platform=platform.value,
         asset_base=ASSET_BASE,
         # JSON inside <script>: no "</" can close the element early.
         config=msgspec.json.encode(config).decode().replace("<", "\\u003c"),
