@@ -237,3 +237,48 @@ async def test_revotp_js_follows_a_challenge_inside_another_sites_page(pipeline:
         await expect(page.locator("#login")).to_have_attribute("data-state", "verified")
         assert await page.evaluate("window.seen") == ["status:0", "attempt_failed:1", "verified:2"]
         assert not errors, errors
+
+
+STYLESHEET = (Path(__file__).resolve().parents[2] / "notifier" / "static" / "verify.css").read_text()
+
+
+def contrast(foreground: str, background: str) -> float:
+    """WCAG 2 contrast ratio of two #rrggbb colours."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    lighter, darker = sorted((luminance(foreground), luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+async def test_the_page_is_usable_by_keyboard_and_screen_reader_and_readable(pipeline: Pipeline, browser: Browser):
+    challenge = await pipeline.create()
+    page = await open_page(browser, pipeline, challenge)
+    assert await page.get_attribute("html", "lang") == "en"
+    # The code has a name, the state changes are announced, the QR code is described.
+    assert await page.locator("output.code").get_attribute("aria-labelledby") == "code-label"
+    assert (await page.get_attribute("#status", "role"), await page.get_attribute("#status", "aria-live")) == (
+        "status",
+        "polite",
+    )
+    assert "Scan" in (await page.locator("#qr svg title").text_content() or "")
+    # The one action is reached with the keyboard and shows where focus is.
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.id") == "send"
+    assert await page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+    # Text against its background, in every state, at least WCAG AA (4.5:1).
+    pairs = [
+        ("#1b1f24", "#f6f7f9"),
+        ("#4a5360", "#f6f7f9"),
+        ("#ffffff", "#0b57d0"),
+        ("#ffffff", "#1e7d32"),
+        ("#ffffff", "#b3261e"),
+        ("#1b1f24", "#e8eaee"),
+    ]
+    for foreground, background in pairs:
+        assert foreground in STYLESHEET or foreground == "#ffffff", foreground
+        assert background in STYLESHEET, background
+        assert contrast(foreground, background) >= 4.5, (foreground, background)
