@@ -46,7 +46,7 @@ class Keyring:
     def watch_tenant(self, token: str, challenge_id: str) -> str | None:
         """The tenant a watch token was issued by for this challenge, or None."""
         tenant_id, _, mac = token.rpartition(".")
-        if not tenant_id or not mac:
+        if not tenant_id or not mac or not token.isascii():  # a token we issued is ASCII
             return None
         expected = self._watch_mac(tenant_id, challenge_id)
         return tenant_id if hmac.compare_digest(mac.encode(), expected.encode()) else None
@@ -64,5 +64,9 @@ class Keyring:
 
 
 def api_key_digest(api_key: str) -> str:
-    """API keys are 256-bit random strings, so a plain SHA-256 is a sufficient stored form."""
-    return hashlib.sha256(api_key.encode()).hexdigest()
+    """API keys are 256-bit random strings, so a plain SHA-256 is a sufficient stored form.
+
+    A header that was no UTF-8 reaches us with its bytes as surrogates: they are hashed as the
+    bytes they were, so such a key is simply one that matches nothing (401), not an error.
+    """
+    return hashlib.sha256(api_key.encode("utf-8", "surrogateescape")).hexdigest()

@@ -19,8 +19,9 @@ TIMESTAMP_TOLERANCE_S = 300
 
 
 def same(given: str | bytes, expected: str | bytes) -> bool:
-    """Constant-time equality of two secrets or signatures."""
-    given_bytes = given.encode() if isinstance(given, str) else given
+    """Constant-time equality of two secrets or signatures. A header that was no UTF-8 comes
+    with its bytes as surrogates: compared as those bytes, it matches nothing."""
+    given_bytes = given.encode("utf-8", "surrogateescape") if isinstance(given, str) else given
     expected_bytes = expected.encode() if isinstance(expected, str) else expected
     return hmac.compare_digest(given_bytes, expected_bytes)
 

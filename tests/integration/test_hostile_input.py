@@ -120,6 +120,45 @@ async def test_a_declared_body_over_64_kib_is_refused_before_it_is_read(served_i
     assert head.startswith(b"HTTP/1.1 413"), head
 
 
+@pytest.mark.parametrize("path", ["/v1/challenges", "/v1/tenant", "/v1/stats"])
+async def test_an_api_key_that_is_no_utf_8_is_a_401(served_ingest: str, path: str):
+    """aiohttp hands such header bytes over as surrogates, which cannot be encoded as UTF-8."""
+    host, port = served_ingest.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    method = b"POST" if path == "/v1/challenges" else b"GET"
+    writer.write(
+        method + b" " + path.encode() + b" HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer rk_\xae\xff\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+    )
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    assert b'"invalid_credentials"' in answer
+
+
+async def test_a_signature_or_watch_token_that_is_no_utf_8_opens_nothing(served_ingest: str, pipeline: Pipeline):
+    host, port = served_ingest.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    body = b'{"id": "m1", "from": "+33612345678", "to": "+15550100000", "text": "1"}'
+    writer.write(
+        b"POST /v1/inbound/generic HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        + f"X-Revotp-Timestamp: {int(time.time())}\r\n".encode()
+        + b"X-Revotp-Signature: v1=\xae\xff\r\nConnection: close\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
+    challenge = await pipeline.create()
+    for path in (f"/v1/challenges/{challenge['id']}/page", f"/v1/challenges/{challenge['id']}/page/tapped"):
+        method = pipeline.notifier.get if path.endswith("page") else pipeline.notifier.post
+        response = await method(f"{path}?token=acme.%AE%FF&code=x")
+        assert response.status in (401, 404), (path, response.status)
+
+
 @pytest.mark.parametrize("cursor", ["99999999999999999999-0", "1-99999999999999999999", "18446744073709551616-0"])
 async def test_a_cursor_out_of_range_is_refused_before_the_upgrade(pipeline: Pipeline, cursor: str):
     response = await pipeline.notifier.get(f"/v1/events?after={cursor}", headers=bearer(ACME_KEY))
