@@ -67,6 +67,9 @@ async def connect_redis(
         socket_timeout=socket_timeout,
         retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
         retry_on_error=retry_on_error,
+        # A request header that was no UTF-8 reaches us as surrogates; where one ends up in a
+        # key (a provider's nonce, say) it is written as the bytes it was, never an error.
+        encoding_errors="surrogateescape",
     )
     client = Redis.from_pool(pool)  # owns the pool: closing the client closes it
     backoff = Backoff(first_s=0.2, max_s=2.0)

@@ -37,8 +37,10 @@ class IdempotencyCache:
         self, tenant_id: str, key: str, body: bytes, keep_ms: int, create: Callable[[], Awaitable[bytes]]
     ) -> tuple[bytes, bool]:
         """``create()``'s response, or the stored one; the flag says whether it was replayed."""
-        if not key or len(key) > MAX_KEY_LENGTH:
-            raise MalformedInput("invalid_idempotency_key", f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} characters")
+        if not key or len(key) > MAX_KEY_LENGTH or not (key.isascii() and key.isprintable()):
+            raise MalformedInput(
+                "invalid_idempotency_key", f"Idempotency-Key must be 1-{MAX_KEY_LENGTH} printable ASCII characters"
+            )
         redis_key = self._names.idempotency(tenant_id, key)
         fingerprint = hashlib.sha256(body).hexdigest()
         claim = msgspec.msgpack.encode(_Record(fingerprint))

@@ -159,6 +159,33 @@ async def test_a_signature_or_watch_token_that_is_no_utf_8_opens_nothing(served_
         assert response.status in (401, 404), (path, response.status)
 
 
+@pytest.mark.parametrize(
+    ("path", "headers", "status"),
+    [
+        ("/v1/challenges", b"Authorization: Bearer " + ACME_KEY.encode() + b"\r\nIdempotency-Key: k\xae\xff\r\n", 400),
+        ("/v1/inbound/plivo", b"X-Plivo-Signature-V2-Nonce: n\xae\xff\r\nX-Plivo-Signature-V2: x\r\n", None),
+    ],
+)
+async def test_other_headers_that_are_no_utf_8_get_a_4xx(
+    served_ingest: str, path: str, headers: bytes, status: int | None
+):
+    host, port = served_ingest.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        b"POST "
+        + path.encode()
+        + b" HTTP/1.1\r\nHost: x\r\n"
+        + headers
+        + b"Content-Type: application/json\r\nContent-Length: 27\r\nConnection: close\r\n\r\n"
+        + b'{"phone": "+33612345678"}  '
+    )
+    await writer.drain()
+    answer = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    code = int(answer.split(b" ", 2)[1])
+    assert (code == status) if status else (400 <= code < 500), answer[:300]
+
+
 @pytest.mark.parametrize("cursor", ["99999999999999999999-0", "1-99999999999999999999", "18446744073709551616-0"])
 async def test_a_cursor_out_of_range_is_refused_before_the_upgrade(pipeline: Pipeline, cursor: str):
     response = await pipeline.notifier.get(f"/v1/events?after={cursor}", headers=bearer(ACME_KEY))
