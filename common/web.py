@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import Mapping
+from typing import TypeVar
 
 import msgspec
 import structlog
@@ -14,6 +15,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from common.errors import Conflict, InvalidInput, MalformedInput, Refusal
+from common.json_input import JSON_INPUT_ERRORS
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +60,20 @@ def json_response(payload: object, *, status: int = 200) -> web.Response:
 
 def service_unavailable(message: str, *, retry_after_s: int = 2) -> ApiError:
     return ApiError(503, "service_unavailable", message, headers={"Retry-After": str(retry_after_s)})
+
+
+Body = TypeVar("Body")
+
+
+def decode_body(body: bytes, decoder: msgspec.json.Decoder[Body]) -> Body:
+    """A request body read by its schema: 400 ``invalid_body`` when its shape is wrong, 400
+    ``malformed_json`` when it is no JSON at all."""
+    try:
+        return decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise ApiError(400, "invalid_body", str(exc)) from None
+    except JSON_INPUT_ERRORS as exc:
+        raise ApiError(400, "malformed_json", str(exc)) from None
 
 
 def require_content_type(request: web.Request, *expected: str) -> None:

@@ -13,13 +13,12 @@ from common.auth import authenticate_tenant
 from common.challenge_ids import new_challenge_id
 from common.challenges import Challenge, Status
 from common.codes import Alphabet, generate_code
-from common.json_input import JSON_INPUT_ERRORS
 from common.messages import TEST_PROVIDER, InboundSms
 from common.phones import to_e164
 from common.sms_links import sms_body
 from common.store import CancelOutcome
 from common.verify_page import PageSecret, seal_page_secret, verify_url
-from common.web import ApiError, json_response, require_content_type
+from common.web import ApiError, decode_body, json_response, require_content_type
 from ingest import keys
 from ingest.inbound import publish
 from ingest.metrics import CHALLENGES_CREATED
@@ -29,6 +28,7 @@ from ingest.tenant import checked_callback_url
 log = structlog.get_logger(__name__)
 
 _create_decoder = msgspec.json.Decoder(CreateChallenge)
+_simulated_decoder = msgspec.json.Decoder(SimulatedSms)
 
 
 def pick_virtual_number(phone: str, numbers: tuple[str, ...]) -> str:
@@ -38,12 +38,7 @@ def pick_virtual_number(phone: str, numbers: tuple[str, ...]) -> str:
 
 
 def decode_create(body: bytes) -> CreateChallenge:
-    try:
-        request = _create_decoder.decode(body)
-    except msgspec.ValidationError as exc:
-        raise ApiError(400, "invalid_body", str(exc)) from None
-    except JSON_INPUT_ERRORS as exc:
-        raise ApiError(400, "malformed_json", str(exc)) from None
+    request = decode_body(body, _create_decoder)
     request.check()
     return request
 
@@ -151,12 +146,7 @@ async def simulate_sms(request: web.Request) -> web.Response:
     """
     challenge = await _own_challenge(request)
     require_content_type(request, "application/json")
-    try:
-        sms = msgspec.json.decode(await request.read(), type=SimulatedSms)
-    except msgspec.ValidationError as exc:
-        raise ApiError(400, "invalid_body", str(exc)) from None
-    except JSON_INPUT_ERRORS as exc:
-        raise ApiError(400, "malformed_json", str(exc)) from None
+    sms = decode_body(await request.read(), _simulated_decoder)
     if not challenge.test:
         raise ApiError(409, "not_a_test_challenge", "only a challenge for one of the tenant's test numbers takes it")
     message = InboundSms(

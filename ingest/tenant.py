@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 import msgspec
 from aiohttp import web
 
 from common.auth import authenticate_tenant
 from common.callback_targets import RefusedTarget, check_target
-from common.json_input import JSON_INPUT_ERRORS
 from common.redis import text
 from common.settings import Settings
 from common.tenants import TenantError
-from common.web import ApiError, json_response, require_content_type
+from common.web import ApiError, decode_body, json_response, require_content_type
 from ingest import keys
 
 
@@ -43,7 +40,8 @@ class CallbackView(msgspec.Struct, frozen=True, kw_only=True):
     given_up: int = 0  # deliveries abandoned after REVOTP_CALLBACK_MAX_ATTEMPTS
 
 
-Body = TypeVar("Body", TestNumbers, CallbackSetting)
+_test_numbers_decoder = msgspec.json.Decoder(TestNumbers)
+_callback_decoder = msgspec.json.Decoder(CallbackSetting)
 
 
 async def get_tenant(request: web.Request) -> web.Response:
@@ -56,7 +54,7 @@ async def put_test_numbers(request: web.Request) -> web.Response:
     tenants = request.app[keys.RESOURCES].tenants
     tenant_id = await authenticate_tenant(request, tenants)
     require_content_type(request, "application/json")
-    asked = _decode(await request.read(), TestNumbers)
+    asked = decode_body(await request.read(), _test_numbers_decoder)
     try:
         await tenants.set_test_numbers(tenant_id, asked.numbers)
     except TenantError as exc:
@@ -69,7 +67,7 @@ async def put_callback(request: web.Request) -> web.Response:
     tenants = request.app[keys.RESOURCES].tenants
     tenant_id = await authenticate_tenant(request, tenants)
     require_content_type(request, "application/json")
-    setting = _decode(await request.read(), CallbackSetting)
+    setting = decode_body(await request.read(), _callback_decoder)
     if setting.url is not None:
         await checked_callback_url(setting.url, request.app[keys.SETTINGS])
     await tenants.set_callback(tenant_id, setting.url)
@@ -103,15 +101,6 @@ async def _callback_view(request: web.Request, tenant_id: str) -> CallbackView:
         last_error_at=int(status["last_error_at"]) if "last_error_at" in status else None,
         given_up=int(status.get("given_up", "0")),
     )
-
-
-def _decode(body: bytes, kind: type[Body]) -> Body:
-    try:
-        return msgspec.json.decode(body, type=kind)
-    except msgspec.ValidationError as exc:
-        raise ApiError(400, "invalid_body", str(exc)) from None
-    except JSON_INPUT_ERRORS as exc:
-        raise ApiError(400, "malformed_json", str(exc)) from None
 
 
 async def _view(request: web.Request, tenant_id: str) -> TenantView:

@@ -12,16 +12,15 @@ import json
 import secrets
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import aiohttp
 import msgspec
 from aiohttp import web
 
-from common.json_input import JSON_INPUT_ERRORS
 from common.signing import sign
-from common.web import ApiError, json_response
+from common.web import ApiError, decode_body, json_response
 from notifier import keys
 from notifier.page import ASSET_BASE, STATIC, page_headers
 
@@ -39,7 +38,8 @@ class DemoSms(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     text: Annotated[str, msgspec.Meta(max_length=480)]
 
 
-Decoded = TypeVar("Decoded", DemoChallenge, DemoSms)
+_challenge_decoder = msgspec.json.Decoder(DemoChallenge)
+_sms_decoder = msgspec.json.Decoder(DemoSms)
 
 
 def setup_demo(app: web.Application) -> None:
@@ -62,7 +62,7 @@ async def demo_page(request: web.Request) -> web.Response:
 
 async def create_challenge(request: web.Request) -> web.Response:
     """A challenge for the phone, as the demo tenant; answers what the page needs of it."""
-    asked = _decode(await request.read(), DemoChallenge)
+    asked = decode_body(await request.read(), _challenge_decoder)
     settings = request.app[keys.SETTINGS]
     api_key = settings.bootstrap_tenants[0].partition(":")[2]
     status, body = await _ingest(
@@ -87,7 +87,7 @@ async def create_challenge(request: web.Request) -> web.Response:
 
 async def send_sms(request: web.Request) -> web.Response:
     """One SMS from ``sender`` to ``to``, signed as the generic provider would sign it."""
-    sms = _decode(await request.read(), DemoSms)
+    sms = decode_body(await request.read(), _sms_decoder)
     secret = request.app[keys.SETTINGS].provider_option("generic", "secret")
     body = json.dumps({"id": secrets.token_hex(8), "from": sms.sender, "to": sms.to, "text": sms.text}).encode()
     stamp = int(time.time())
@@ -98,15 +98,6 @@ async def send_sms(request: web.Request) -> web.Response:
     }
     status, answer = await _ingest(request, "/v1/inbound/generic", data=body, headers=headers)
     return json_response(answer, status=status)
-
-
-def _decode(body: bytes, kind: type[Decoded]) -> Decoded:
-    try:
-        return msgspec.json.decode(body, type=kind)
-    except msgspec.ValidationError as exc:
-        raise ApiError(400, "invalid_body", str(exc)) from None
-    except JSON_INPUT_ERRORS as exc:
-        raise ApiError(400, "malformed_json", str(exc)) from None
 
 
 async def _ingest(request: web.Request, path: str, **post: Any) -> tuple[int, Any]:
