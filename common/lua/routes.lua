@@ -13,11 +13,11 @@
 
 local bucket, op, field = KEYS[1], ARGV[1], ARGV[2]
 
+local on_route = redis.call('HGET', bucket, field) or ''
+
 local function members()
   local list = {}
-  for member in string.gmatch(redis.call('HGET', bucket, field) or '', '%S+') do
-    table.insert(list, member)
-  end
+  for member in string.gmatch(on_route, '%S+') do table.insert(list, member) end
   return list
 end
 
@@ -36,9 +36,8 @@ if op == 'join' or op == 'leave' then
 end
 
 if op == 'judge' then
-  local now_on_route = redis.call('HGET', bucket, field) or ''
   local fixed = redis.call('GET', KEYS[2])
-  if fixed then return {fixed, now_on_route} end
+  if fixed then return {fixed, on_route} end
   local tenants, seen = {}, {}
   for _, member in ipairs(members()) do
     local tenant = string.match(member, '^([^/]+)/')
@@ -50,7 +49,7 @@ if op == 'judge' then
   table.sort(tenants)
   local joined = table.concat(tenants, ',')
   redis.call('SET', KEYS[2], joined, 'PX', ARGV[3])
-  return {joined, now_on_route}
+  return {joined, on_route}
 end
 
 return redis.error_reply('unknown operation ' .. tostring(op))
