@@ -5,8 +5,9 @@ Three ways of writing the body are in use (README, "The sms: link"):
 - RFC 5724, ``sms:+15550100000?body=483920``: the standard; Android's messaging apps read it.
 - ``sms:+15550100000&body=483920``: what iOS 8 and later read (Apple documents no body at all).
 - ``sms:+15550100000?&body=483920``: both. Android reads a query whose first parameter is empty,
-  iOS reads the body from the ``&``. The QR code and the create response use this form, since
-  they cannot know which phone will open them; the verify page picks by user agent.
+  iOS reads the body from the ``&``. The QR code uses this form, since it cannot know which
+  phone will read it; the verify page picks by user agent, and the create response's
+  ``sms_uri`` keeps the standard form.
 
 The body is UTF-8, percent-encoded with nothing left safe (RFC 5724 §2.2): a raw ``&`` would end
 the body early, ``#`` would start a fragment, ``+`` would become a space in some parsers.

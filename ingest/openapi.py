@@ -129,7 +129,7 @@ def build_openapi(version: str) -> dict[str, Any]:
                     },
                 },
             },
-            "/v1/challenges/{challenge_id}/sms": {
+            "/v1/challenges/{challenge_id}/simulate-sms": {
                 "post": {
                     "summary": "Test mode: simulate the SMS of a test challenge's phone",
                     "description": "Only for a challenge created for one of the tenant's test numbers "

@@ -19,7 +19,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/v1/challenges", create_challenge)
     app.router.add_get("/v1/challenges/{challenge_id}", get_challenge, allow_head=False)
     app.router.add_delete("/v1/challenges/{challenge_id}", cancel_challenge)
-    app.router.add_post("/v1/challenges/{challenge_id}/sms", simulate_sms)
+    app.router.add_post("/v1/challenges/{challenge_id}/simulate-sms", simulate_sms)
     app.router.add_get("/v1/tenant", get_tenant, allow_head=False)
     app.router.add_get("/v1/stats", get_stats, allow_head=False)
     app.router.add_put("/v1/tenant/test-numbers", put_test_numbers)

@@ -10,7 +10,7 @@ from common.challenges import Challenge, Status
 from common.clock import iso_ms
 from common.codes import MAX_LENGTH, MIN_LENGTH, Alphabet
 from common.errors import InvalidInput
-from common.sms_links import sms_link
+from common.sms_links import Platform, sms_link
 
 # field: (lowest, highest) accepted value
 LIMITS = {
@@ -62,7 +62,7 @@ class CreateChallenge(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
 
 
 class SimulatedSms(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Test mode: the text a test challenge's phone "sends" (``POST /v1/challenges/{id}/sms``)."""
+    """Test mode: the text a test challenge's phone "sends" (``POST /v1/challenges/{id}/simulate-sms``)."""
 
     text: Annotated[str, msgspec.Meta(max_length=480)]
 
@@ -104,7 +104,8 @@ def challenge_view(challenge: Challenge, *, watch_token: str, created: Created |
         with_code = {
             "code": created.code,
             "sms_body": created.sms_body,
-            "sms_uri": sms_link(challenge.virtual_number, created.sms_body),
+            # The standard form, as the contract shows it; the verify page gives each phone its own.
+            "sms_uri": sms_link(challenge.virtual_number, created.sms_body, Platform.ANDROID),
             "verify_url": created.verify_url,
         }
     return ChallengeView(

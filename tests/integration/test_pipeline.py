@@ -31,7 +31,7 @@ async def test_generic_sms_verifies_and_both_sockets_hear_it(pipeline: Pipeline)
     challenge = await pipeline.create(external_id="order-42", context="Confirm payment of 500 EUR")
     assert challenge["status"] == "pending"
     assert challenge["sms_body"] == challenge["code"]
-    assert challenge["sms_uri"] == f"sms:{VIRTUAL_NUMBER}?&body={challenge['code']}"
+    assert challenge["sms_uri"] == f"sms:{VIRTUAL_NUMBER}?body={challenge['code']}"
     assert challenge["verify_url"].startswith(f"http://127.0.0.1:8090/v1/challenges/{challenge['id']}/page?token=")
     challenge_ws = await _challenge_socket(pipeline, challenge)
 
@@ -66,7 +66,7 @@ async def test_the_context_goes_into_the_sms_after_the_code_when_asked_and_the_s
     context = "Pay 500 € to Shop & Co #7 +tax"
     challenge = await pipeline.create(context=context, context_in_sms=True)
     assert challenge["sms_body"] == f"{challenge['code']} {context}"
-    body = challenge["sms_uri"].split("?&body=", 1)[1]
+    body = challenge["sms_uri"].split("?body=", 1)[1]
     assert not set(body) & set("&#+ ")
     assert unquote(body) == challenge["sms_body"]
 

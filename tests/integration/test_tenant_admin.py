@@ -94,7 +94,7 @@ async def test_a_tenant_with_its_own_numbers_shares_none_with_others(deploy: Any
     globex_ws = await pipeline.ready_socket(GLOBEX_KEY)
     own = await pipeline.create(GLOBEX_KEY, max_attempts=1)
     assert own["virtual_number"] == OWN_NUMBER
-    assert own["sms_uri"].startswith(f"sms:{OWN_NUMBER}?&body=")
+    assert own["sms_uri"].startswith(f"sms:{OWN_NUMBER}?body=")
     pooled = await pipeline.create(ACME_KEY, max_attempts=1)
     assert pooled["virtual_number"] == VIRTUAL_NUMBER
     await pipeline.sms(own["code"], to=OWN_NUMBER)

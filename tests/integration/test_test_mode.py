@@ -22,7 +22,7 @@ async def set_test_numbers(pipeline: Pipeline, numbers: list[Any], api_key: str 
 
 async def simulate(pipeline: Pipeline, challenge_id: str, text: str, api_key: str = ACME_KEY) -> Any:
     return await pipeline.ingest.post(
-        f"/v1/challenges/{challenge_id}/sms", json={"text": text}, headers=bearer(api_key)
+        f"/v1/challenges/{challenge_id}/simulate-sms", json={"text": text}, headers=bearer(api_key)
     )
 
 
