@@ -57,7 +57,7 @@ async def create_challenge(request: web.Request) -> web.Response:
     numbers = (tenant.virtual_numbers if tenant else ()) or settings.virtual_numbers
     if payload.callback_url is not None:
         if tenant is None or tenant.callback_secret is None:
-            raise ApiError(422, "callbacks_not_configured", "set up callbacks first: PUT /v1/tenant/callback")
+            raise ApiError(422, "callbacks_not_configured", "set up callbacks first: PATCH /v1/tenant {callback_url}")
         await checked_callback_url(payload.callback_url, settings)
 
     async def create() -> bytes:

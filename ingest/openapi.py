@@ -14,7 +14,7 @@ from ingest.providers import PROVIDER_CLASSES
 from ingest.providers.generic import GenericMessage
 from ingest.schemas import ChallengeView, CreateChallenge, SimulatedSms
 from ingest.stats import Stats
-from ingest.tenant import CallbackSetting, CallbackView, TenantView, TestNumbers
+from ingest.tenant import CallbackView, TenantPatch, TenantView
 
 
 class ErrorDetail(msgspec.Struct):
@@ -61,9 +61,8 @@ def build_openapi(version: str) -> dict[str, Any]:
             ErrorBody,
             GenericMessage,
             TenantView,
-            TestNumbers,
+            TenantPatch,
             SimulatedSms,
-            CallbackSetting,
             CallbackView,
             Stats,
         ],
@@ -144,31 +143,7 @@ def build_openapi(version: str) -> dict[str, Any]:
                     },
                 }
             },
-            "/v1/tenant/test-numbers": {
-                "put": {
-                    "summary": "Replace the tenant's test numbers (test mode)",
-                    "description": "At most 20 phones in international form; an empty list turns test mode off.",
-                    "security": _BEARER,
-                    "requestBody": {"required": True, **_json(_ref("TestNumbers"))},
-                    "responses": {
-                        "200": {"description": "the tenant", **_json(_ref("TenantView"))},
-                        **_errors(400, 401, 413, 415, 422, 503),
-                    },
-                }
-            },
             "/v1/tenant/callback": {
-                "put": {
-                    "summary": "Post every event of the tenant, signed, to this URL",
-                    "description": "url null: only challenges that name their own callback_url are posted. "
-                    "The answer holds the signing secret (made the first time, then kept). http(s) only; "
-                    "loopback, private and link-local targets are refused (invalid_callback_url).",
-                    "security": _BEARER,
-                    "requestBody": {"required": True, **_json(_ref("CallbackSetting"))},
-                    "responses": {
-                        "200": {"description": "the callback setting", **_json(_ref("CallbackView"))},
-                        **_errors(400, 401, 413, 415, 422, 503),
-                    },
-                },
                 "get": {
                     "summary": "The callback setting, its secret and the last delivery error",
                     "security": _BEARER,
@@ -202,7 +177,20 @@ def build_openapi(version: str) -> dict[str, Any]:
                         "200": {"description": "the tenant", **_json(_ref("TenantView"))},
                         **_errors(401, 503),
                     },
-                }
+                },
+                "patch": {
+                    "summary": "Change the calling tenant's settings: only the fields named",
+                    "description": "callback_url: the default target of signed callbacks (null: none; the signing "
+                    "secret is made the first time one is set, read it with GET /v1/tenant/callback); "
+                    "http(s) only, loopback, private and link-local targets refused (invalid_callback_url). "
+                    "test_numbers: at most 20 phones whose challenges only simulate-sms verifies.",
+                    "security": _BEARER,
+                    "requestBody": {"required": True, **_json(_ref("TenantPatch"))},
+                    "responses": {
+                        "200": {"description": "the tenant", **_json(_ref("TenantView"))},
+                        **_errors(400, 401, 413, 415, 422, 503),
+                    },
+                },
             },
             "/v1/inbound/{provider}": {
                 "post": {

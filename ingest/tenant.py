@@ -18,16 +18,18 @@ class TenantView(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     # The tenant's own numbers, else the shared pool; assigned by the operator (`revotp tenant set-numbers`).
     virtual_numbers: tuple[str, ...]
+    # Where every event is posted, signed (docs/api.md, Callbacks); None for none.
+    callback_url: str | None
     # Phones whose challenges only the tenant API's simulated SMS verify (test mode).
     test_numbers: tuple[str, ...]
 
 
-class TestNumbers(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    numbers: list[str]
+class TenantPatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """``PATCH /v1/tenant``: only the fields it names change."""
 
-
-class CallbackSetting(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    url: str | None  # null: only challenges that name their own callback_url are posted
+    # null: only challenges that name their own callback_url are posted
+    callback_url: str | msgspec.UnsetType | None = msgspec.UNSET
+    test_numbers: list[str] | msgspec.UnsetType = msgspec.UNSET
 
 
 class CallbackView(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,8 +42,7 @@ class CallbackView(msgspec.Struct, frozen=True, kw_only=True):
     given_up: int = 0  # deliveries abandoned after REVOTP_CALLBACK_MAX_ATTEMPTS
 
 
-_test_numbers_decoder = msgspec.json.Decoder(TestNumbers)
-_callback_decoder = msgspec.json.Decoder(CallbackSetting)
+_patch_decoder = msgspec.json.Decoder(TenantPatch)
 
 
 async def get_tenant(request: web.Request) -> web.Response:
@@ -49,29 +50,23 @@ async def get_tenant(request: web.Request) -> web.Response:
     return json_response(await _view(request, tenant_id))
 
 
-async def put_test_numbers(request: web.Request) -> web.Response:
-    """Replace the tenant's test numbers; an empty list turns test mode off."""
+async def patch_tenant(request: web.Request) -> web.Response:
+    """Change the tenant's own settings: its callback URL (the signing secret is made the
+    first time one is set) and its test numbers (an empty list turns test mode off)."""
     tenants = request.app[keys.RESOURCES].tenants
     tenant_id = await authenticate_tenant(request, tenants)
     require_content_type(request, "application/json")
-    asked = decode_body(await request.read(), _test_numbers_decoder)
-    try:
-        await tenants.set_test_numbers(tenant_id, asked.numbers)
-    except TenantError as exc:
-        raise ApiError(422, "invalid_test_numbers", str(exc)) from None
+    patch = decode_body(await request.read(), _patch_decoder)
+    if isinstance(patch.callback_url, str):
+        await checked_callback_url(patch.callback_url, request.app[keys.SETTINGS])
+    if not isinstance(patch.test_numbers, msgspec.UnsetType):
+        try:
+            await tenants.set_test_numbers(tenant_id, patch.test_numbers)
+        except TenantError as exc:
+            raise ApiError(422, "invalid_test_numbers", str(exc)) from None
+    if not isinstance(patch.callback_url, msgspec.UnsetType):
+        await tenants.set_callback(tenant_id, patch.callback_url)
     return json_response(await _view(request, tenant_id))
-
-
-async def put_callback(request: web.Request) -> web.Response:
-    """Post every event of the tenant to this URL, signed (docs/api.md, Callbacks)."""
-    tenants = request.app[keys.RESOURCES].tenants
-    tenant_id = await authenticate_tenant(request, tenants)
-    require_content_type(request, "application/json")
-    setting = decode_body(await request.read(), _callback_decoder)
-    if setting.url is not None:
-        await checked_callback_url(setting.url, request.app[keys.SETTINGS])
-    await tenants.set_callback(tenant_id, setting.url)
-    return json_response(await _callback_view(request, tenant_id))
 
 
 async def get_callback(request: web.Request) -> web.Response:
@@ -90,7 +85,7 @@ async def _callback_view(request: web.Request, tenant_id: str) -> CallbackView:
     resources = request.app[keys.RESOURCES]
     record = await resources.tenants.get(tenant_id)
     if record is None or record.callback_secret is None:
-        raise ApiError(404, "callbacks_not_configured", "no callback is set up: PUT /v1/tenant/callback")
+        raise ApiError(404, "callbacks_not_configured", "no callback is set up: PATCH /v1/tenant {callback_url}")
     status = {
         text(k): text(v) for k, v in (await resources.redis.hgetall(resources.names.callback_status(tenant_id))).items()
     }
@@ -108,4 +103,6 @@ async def _view(request: web.Request, tenant_id: str) -> TenantView:
     if record is None:
         raise ApiError(404, "tenant_not_found", "the tenant of this key no longer exists")
     numbers = record.virtual_numbers or request.app[keys.SETTINGS].virtual_numbers
-    return TenantView(id=tenant_id, virtual_numbers=numbers, test_numbers=record.test_numbers)
+    return TenantView(
+        id=tenant_id, virtual_numbers=numbers, callback_url=record.callback_url, test_numbers=record.test_numbers
+    )

@@ -97,7 +97,12 @@ async def with_callbacks(
 
 
 async def set_callback(pipeline: Pipeline, url: str | None) -> Any:
-    return await pipeline.ingest.put("/v1/tenant/callback", json={"url": url}, headers=bearer(ACME_KEY))
+    """PATCH the tenant's callback URL; when that worked, the callback setting (with its secret)."""
+    patched = await pipeline.ingest.patch("/v1/tenant", json={"callback_url": url}, headers=bearer(ACME_KEY))
+    if patched.status != 200:
+        return patched
+    assert (await patched.json())["callback_url"] == url
+    return await pipeline.ingest.get("/v1/tenant/callback", headers=bearer(ACME_KEY))
 
 
 def signature_is_valid(headers: dict[str, str], body: bytes, secret: str) -> bool:
@@ -232,8 +237,8 @@ async def test_a_retry_survives_a_kill_of_the_callbacks_process(namespace: str, 
         deployment = Deployment(namespace, Path(logs), **env)
         try:
             await deployment.start_ready("ingest", "callbacks")
-            async with deployment.session.put(
-                deployment.url("ingest") + "/v1/tenant/callback", json={"url": receiver.url}, headers=bearer(ACME_KEY)
+            async with deployment.session.patch(
+                deployment.url("ingest") + "/v1/tenant", json={"callback_url": receiver.url}, headers=bearer(ACME_KEY)
             ) as answer:
                 assert answer.status == 200
             challenge = await deployment.create(PHONE)

@@ -17,7 +17,7 @@ REVIEWER = "+33611223344"
 
 
 async def set_test_numbers(pipeline: Pipeline, numbers: list[Any], api_key: str = ACME_KEY) -> Any:
-    return await pipeline.ingest.put("/v1/tenant/test-numbers", json={"numbers": numbers}, headers=bearer(api_key))
+    return await pipeline.ingest.patch("/v1/tenant", json={"test_numbers": numbers}, headers=bearer(api_key))
 
 
 async def simulate(pipeline: Pipeline, challenge_id: str, text: str, api_key: str = ACME_KEY) -> Any:
@@ -71,7 +71,7 @@ async def test_test_numbers_are_checked_and_can_be_turned_off(pipeline: Pipeline
     many = [f"+336112233{n:02d}" for n in range(21)]
     for numbers, status in [(["not a number"], 422), (["+15555550100"], 422), (many, 422), (many[:20], 200)]:
         assert (await set_test_numbers(pipeline, numbers)).status == status, numbers
-    bad_shape = await pipeline.ingest.put("/v1/tenant/test-numbers", json={"numbers": "x"}, headers=bearer(ACME_KEY))
+    bad_shape = await pipeline.ingest.patch("/v1/tenant", json={"test_numbers": "x"}, headers=bearer(ACME_KEY))
     assert bad_shape.status == 400
     off = await set_test_numbers(pipeline, [])
     assert (await off.json())["test_numbers"] == []
