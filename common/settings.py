@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import msgspec
 import phonenumbers
 
-from common.names import TENANT_ID_PATTERN
+from common.bootstrap import BootstrapError, parse_entry
 from common.phones import to_e164
 
 PREFIX = "REVOTP_"
@@ -180,12 +180,10 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     if settings.event_retention_s < 86_400:
         raise SettingsError("REVOTP_EVENT_RETENTION_S must keep events at least 24 h (86400)")
     for entry in settings.bootstrap_tenants:
-        tenant_id, sep, api_key = entry.partition(":")
-        if not (sep and api_key and TENANT_ID_PATTERN.fullmatch(tenant_id)):
-            raise SettingsError(
-                f"REVOTP_BOOTSTRAP_TENANTS: {tenant_id!r} must be written id:api_key, the id in lowercase"
-                " letters, digits, '-' or '_'"
-            )
+        try:
+            parse_entry(entry)
+        except BootstrapError as exc:
+            raise SettingsError(f"REVOTP_BOOTSTRAP_TENANTS: {exc}") from None
     Limit.parse(settings.sender_rate_limit, "REVOTP_SENDER_RATE_LIMIT")
     Limit.parse(settings.number_rate_limit, "REVOTP_NUMBER_RATE_LIMIT")
     if settings.max_deliveries < 1:

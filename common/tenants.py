@@ -9,7 +9,7 @@ bootstrap keys.
 A tenant may own virtual numbers (``revotp tenant set-numbers``): its challenges use them
 instead of the shared pool, and no other tenant's challenge ever does.
 
-A tenant may list test numbers (``PUT /v1/tenant/test-numbers``): a challenge for one of them is
+A tenant may list test numbers (``PATCH /v1/tenant``): a challenge for one of them is
 a test challenge, which only the tenant API's simulated SMS can verify (test mode).
 """
 
@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import enum
 import secrets
+from collections.abc import Callable
 
 import msgspec
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
+from common.bootstrap import parse_entry
 from common.clock import now_ms
 from common.keyring import api_key_digest
 from common.names import TENANT_ID_PATTERN, Names
@@ -61,7 +64,15 @@ class TenantRecord(msgspec.Struct, frozen=True, kw_only=True):
     virtual_numbers: tuple[str, ...] = ()
     test_numbers: tuple[str, ...] = ()
     callback_url: str | None = None  # where every event is posted (callbacks/)
-    callback_secret: str | None = None  # signs those posts; made by the first PUT /v1/tenant/callback
+    # Signs those posts; made with the tenant (records older than that: by its first callback URL).
+    callback_secret: str | None = None
+
+
+class NewTenant(msgspec.Struct, frozen=True, kw_only=True):
+    """What ``revotp tenant create`` prints once: neither secret can be read back later."""
+
+    api_key: str
+    callback_secret: str
 
 
 class KeyInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -84,16 +95,12 @@ def new_api_key() -> str:
     return "rk_" + secrets.token_urlsafe(32)
 
 
-def parse_bootstrap(entries: tuple[str, ...]) -> list[tuple[str, str]]:
-    """``REVOTP_BOOTSTRAP_TENANTS`` entries ``id:api_key`` as pairs."""
-    pairs = []
-    for entry in entries:
-        tenant_id, sep, api_key = entry.partition(":")
-        if not sep or not api_key:
-            raise TenantError(f"bootstrap tenant {entry.split(':')[0]!r} must be written id:api_key")
-        check_tenant_id(tenant_id)
-        pairs.append((tenant_id, api_key))
-    return pairs
+def new_callback_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def _new_record(tenant_id: str, callback_secret: str) -> bytes:
+    return msgspec.json.encode(TenantRecord(name=tenant_id, created_at=now_ms(), callback_secret=callback_secret))
 
 
 def check_tenant_id(tenant_id: str) -> None:
@@ -120,13 +127,13 @@ class TenantRegistry:
         self._shared = shared or SharedPipeline(redis)
 
     # --- tenants ---------------------------------------------------------------------------
-    async def create(self, tenant_id: str) -> str:
-        """Register a new tenant and return its API key (the only time it is seen)."""
+    async def create(self, tenant_id: str) -> NewTenant:
+        """Register a new tenant; its API key and callback secret are returned here only."""
         check_tenant_id(tenant_id)
-        record = msgspec.json.encode(TenantRecord(name=tenant_id, created_at=now_ms()))
-        if not await self._redis.hsetnx(self._names.tenants, tenant_id, record):
+        secret = new_callback_secret()
+        if not await self._redis.hsetnx(self._names.tenants, tenant_id, _new_record(tenant_id, secret)):
             raise TenantError(f"tenant {tenant_id!r} exists already")
-        return await self._issue(tenant_id)
+        return NewTenant(api_key=await self._issue(tenant_id), callback_secret=secret)
 
     async def get(self, tenant_id: str) -> TenantRecord | None:
         raw = await self._shared.execute("HGET", self._names.tenants, tenant_id)
@@ -160,11 +167,17 @@ class TenantRegistry:
             )
         return infos
 
-    async def ensure(self, tenant_id: str, api_key: str) -> None:
-        """Make sure the tenant exists and accepts this bootstrap key, and no earlier one."""
+    async def ensure(self, tenant_id: str, api_key: str, callback_secret: str | None = None) -> None:
+        """Make sure the tenant exists and accepts this bootstrap key, and no earlier one; and,
+        when one is given, that its callbacks are signed with this secret."""
         check_tenant_id(tenant_id)
-        record = msgspec.json.encode(TenantRecord(name=tenant_id, created_at=now_ms()))
-        await self._redis.hsetnx(self._names.tenants, tenant_id, record)
+        created = await self._redis.hsetnx(
+            self._names.tenants, tenant_id, _new_record(tenant_id, callback_secret or new_callback_secret())
+        )
+        if callback_secret is not None and not created:
+            await self._update(
+                tenant_id, lambda record: msgspec.structs.replace(record, callback_secret=callback_secret)
+            )
         digest = api_key_digest(api_key)
         earlier = [d for d, key in (await self._keys_of(tenant_id)).items() if key.kind is KeyKind.BOOTSTRAP]
         key = KeyRecord(tenant=tenant_id, kind=KeyKind.BOOTSTRAP, created_at=now_ms())
@@ -176,10 +189,10 @@ class TenantRegistry:
 
     async def bootstrap(self, entries: tuple[str, ...]) -> list[str]:
         """Ensure every ``REVOTP_BOOTSTRAP_TENANTS`` entry; return the tenant ids."""
-        pairs = parse_bootstrap(entries)
-        for tenant_id, api_key in pairs:
-            await self.ensure(tenant_id, api_key)
-        return [tenant_id for tenant_id, _ in pairs]
+        tenants = [parse_entry(entry) for entry in entries]
+        for tenant in tenants:
+            await self.ensure(*tenant)
+        return [tenant.tenant_id for tenant in tenants]
 
     # --- API keys --------------------------------------------------------------------------
     async def authenticate(self, api_key: str) -> str | None:
@@ -274,29 +287,45 @@ class TenantRegistry:
             if number is None:
                 raise TenantError(f"{raw!r} is not a valid phone number in international form")
             numbers.add(number)
-        tenants = self._names.tenants
-        async with self._redis.pipeline(transaction=True) as pipe:
-            await pipe.watch(tenants)
-            record = await self._require(tenant_id)
-            pipe.multi()  # type: ignore[no-untyped-call]
-            updated = msgspec.structs.replace(record, test_numbers=tuple(sorted(numbers)))
-            pipe.hset(tenants, tenant_id, msgspec.json.encode(updated))
-            await pipe.execute()
+        await self._update(
+            tenant_id, lambda record: msgspec.structs.replace(record, test_numbers=tuple(sorted(numbers)))
+        )
         return sorted(numbers)
 
-    async def set_callback(self, tenant_id: str, url: str | None) -> TenantRecord:
+    # --- callbacks -------------------------------------------------------------------------
+    async def set_callback(self, tenant_id: str, url: str | None) -> str | None:
         """Post the tenant's events to ``url`` from now on (None: only challenges that name their
-        own). The signing secret is made the first time and kept from then on."""
+        own). Returns the signing secret only when this call had to make one: a tenant created
+        before every tenant got its secret at creation sees it here, once."""
+        made = new_callback_secret()
+        updated = await self._update(
+            tenant_id,
+            lambda record: msgspec.structs.replace(
+                record, callback_url=url, callback_secret=record.callback_secret or made
+            ),
+        )
+        return made if updated.callback_secret == made else None
+
+    async def rotate_callback_secret(self, tenant_id: str) -> str:
+        """Sign the tenant's callbacks with a new secret from the next post on; return it (once)."""
+        secret = new_callback_secret()
+        await self._update(tenant_id, lambda record: msgspec.structs.replace(record, callback_secret=secret))
+        return secret
+
+    async def _update(self, tenant_id: str, change: Callable[[TenantRecord], TenantRecord]) -> TenantRecord:
+        """Apply ``change`` to the tenant's record as one step: a concurrent change is retried."""
         tenants = self._names.tenants
         async with self._redis.pipeline(transaction=True) as pipe:
-            await pipe.watch(tenants)
-            record = await self._require(tenant_id)
-            secret = record.callback_secret or "whsec_" + secrets.token_urlsafe(32)
-            updated = msgspec.structs.replace(record, callback_url=url, callback_secret=secret)
-            pipe.multi()  # type: ignore[no-untyped-call]
-            pipe.hset(tenants, tenant_id, msgspec.json.encode(updated))
-            await pipe.execute()
-        return updated
+            while True:
+                try:
+                    await pipe.watch(tenants)
+                    updated = change(await self._require(tenant_id))
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hset(tenants, tenant_id, msgspec.json.encode(updated))
+                    await pipe.execute()
+                    return updated
+                except WatchError:
+                    continue
 
     async def number_owner(self, number: str) -> str | None:
         """The tenant that owns this virtual number, or None (shared or not ours)."""

@@ -57,7 +57,11 @@ async def create_challenge(request: web.Request) -> web.Response:
     numbers = (tenant.virtual_numbers if tenant else ()) or settings.virtual_numbers
     if payload.callback_url is not None:
         if tenant is None or tenant.callback_secret is None:
-            raise ApiError(422, "callbacks_not_configured", "set up callbacks first: PATCH /v1/tenant {callback_url}")
+            raise ApiError(
+                422,
+                "callbacks_not_configured",
+                "this tenant has no callback secret yet: POST /v1/tenant/callback-secret",
+            )
         await checked_callback_url(payload.callback_url, settings)
 
     async def create() -> bytes:

@@ -14,7 +14,7 @@ from ingest.providers import PROVIDER_CLASSES
 from ingest.providers.generic import GenericMessage
 from ingest.schemas import ChallengeView, CreateChallenge, SimulatedSms
 from ingest.stats import Stats
-from ingest.tenant import CallbackView, TenantPatch, TenantView
+from ingest.tenant import CallbackView, NewCallbackSecret, TenantPatch, TenantView
 
 
 class ErrorDetail(msgspec.Struct):
@@ -64,6 +64,7 @@ def build_openapi(version: str) -> dict[str, Any]:
             TenantPatch,
             SimulatedSms,
             CallbackView,
+            NewCallbackSecret,
             Stats,
         ],
         ref_template="#/components/schemas/{name}",
@@ -145,10 +146,23 @@ def build_openapi(version: str) -> dict[str, Any]:
             },
             "/v1/tenant/callback": {
                 "get": {
-                    "summary": "The callback setting, its secret and the last delivery error",
+                    "summary": "The callback URL, the last delivery error and the posts given up",
+                    "description": "Never the signing secret: it is shown once, when made or rotated.",
                     "security": _BEARER,
                     "responses": {
                         "200": {"description": "the callback setting", **_json(_ref("CallbackView"))},
+                        **_errors(401, 404, 503),
+                    },
+                },
+            },
+            "/v1/tenant/callback-secret": {
+                "post": {
+                    "summary": "Rotate the callback signing secret; the new one is in this answer only",
+                    "description": "Posts are signed with it from now on; a post already under way may still "
+                    "carry the old signature, so a receiver accepts both for a minute.",
+                    "security": _BEARER,
+                    "responses": {
+                        "200": {"description": "the new secret", **_json(_ref("NewCallbackSecret"))},
                         **_errors(401, 404, 503),
                     },
                 },
@@ -181,7 +195,8 @@ def build_openapi(version: str) -> dict[str, Any]:
                 "patch": {
                     "summary": "Change the calling tenant's settings: only the fields named",
                     "description": "callback_url: the default target of signed callbacks (null: none; the signing "
-                    "secret is made the first time one is set, read it with GET /v1/tenant/callback); "
+                    "secret comes with the tenant, from `revotp tenant create`, and a tenant older than that "
+                    "gets callback_secret in this answer, once); "
                     "http(s) only, loopback, private and link-local targets refused (invalid_callback_url). "
                     "test_numbers: at most 20 phones whose challenges only simulate-sms verifies.",
                     "security": _BEARER,

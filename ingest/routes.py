@@ -8,7 +8,7 @@ from ingest.challenges import cancel_challenge, create_challenge, get_challenge,
 from ingest.inbound import receive_sms
 from ingest.openapi import build_openapi
 from ingest.stats import get_stats
-from ingest.tenant import get_callback, get_tenant, patch_tenant
+from ingest.tenant import get_callback, get_tenant, patch_tenant, rotate_callback_secret
 
 
 async def openapi(_: web.Request) -> web.Response:
@@ -24,5 +24,6 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/v1/stats", get_stats, allow_head=False)
     app.router.add_patch("/v1/tenant", patch_tenant)
     app.router.add_get("/v1/tenant/callback", get_callback, allow_head=False)
+    app.router.add_post("/v1/tenant/callback-secret", rotate_callback_secret)
     app.router.add_route("*", "/v1/inbound/{provider}", receive_sms)
     app.router.add_get("/openapi.json", openapi)

@@ -22,6 +22,12 @@ class TenantView(msgspec.Struct, frozen=True, kw_only=True):
     callback_url: str | None
     # Phones whose challenges only the tenant API's simulated SMS verify (test mode).
     test_numbers: tuple[str, ...]
+    # Only in the PATCH that gave a tenant older than per-tenant secrets its first one.
+    callback_secret: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class NewCallbackSecret(msgspec.Struct, frozen=True):
+    callback_secret: str
 
 
 class TenantPatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -33,10 +39,9 @@ class TenantPatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class CallbackView(msgspec.Struct, frozen=True, kw_only=True):
-    """Where the tenant's events are posted, the secret that signs them, and how it went."""
+    """Where the tenant's events are posted and how it went; never the secret that signs them."""
 
     url: str | None
-    secret: str
     last_error: str | None = None
     last_error_at: int | None = None  # ms
     given_up: int = 0  # deliveries abandoned after REVOTP_CALLBACK_MAX_ATTEMPTS
@@ -51,8 +56,8 @@ async def get_tenant(request: web.Request) -> web.Response:
 
 
 async def patch_tenant(request: web.Request) -> web.Response:
-    """Change the tenant's own settings: its callback URL (the signing secret is made the
-    first time one is set) and its test numbers (an empty list turns test mode off)."""
+    """Change the tenant's own settings: its callback URL and its test numbers (an empty list
+    turns test mode off)."""
     tenants = request.app[keys.RESOURCES].tenants
     tenant_id = await authenticate_tenant(request, tenants)
     require_content_type(request, "application/json")
@@ -64,9 +69,21 @@ async def patch_tenant(request: web.Request) -> web.Response:
             await tenants.set_test_numbers(tenant_id, patch.test_numbers)
         except TenantError as exc:
             raise ApiError(422, "invalid_test_numbers", str(exc)) from None
+    view = await _view(request, tenant_id)
     if not isinstance(patch.callback_url, msgspec.UnsetType):
-        await tenants.set_callback(tenant_id, patch.callback_url)
-    return json_response(await _view(request, tenant_id))
+        made = await tenants.set_callback(tenant_id, patch.callback_url)
+        view = msgspec.structs.replace(view, callback_url=patch.callback_url)
+        if made is not None:
+            view = msgspec.structs.replace(view, callback_secret=made)
+    return json_response(view)
+
+
+async def rotate_callback_secret(request: web.Request) -> web.Response:
+    """A new callback secret, shown in this answer only; posts are signed with it from now on
+    (a post already under way may still carry the old signature)."""
+    tenants = request.app[keys.RESOURCES].tenants
+    tenant_id = await authenticate_tenant(request, tenants)
+    return json_response(NewCallbackSecret(await tenants.rotate_callback_secret(tenant_id)))
 
 
 async def get_callback(request: web.Request) -> web.Response:
@@ -84,14 +101,13 @@ async def checked_callback_url(url: str, settings: Settings) -> str:
 async def _callback_view(request: web.Request, tenant_id: str) -> CallbackView:
     resources = request.app[keys.RESOURCES]
     record = await resources.tenants.get(tenant_id)
-    if record is None or record.callback_secret is None:
-        raise ApiError(404, "callbacks_not_configured", "no callback is set up: PATCH /v1/tenant {callback_url}")
+    if record is None:
+        raise ApiError(404, "tenant_not_found", "the tenant of this key no longer exists")
     status = {
         text(k): text(v) for k, v in (await resources.redis.hgetall(resources.names.callback_status(tenant_id))).items()
     }
     return CallbackView(
         url=record.callback_url,
-        secret=record.callback_secret,
         last_error=status.get("last_error"),
         last_error_at=int(status["last_error_at"]) if "last_error_at" in status else None,
         given_up=int(status.get("given_up", "0")),

@@ -19,6 +19,7 @@ import aiohttp
 import msgspec
 from aiohttp import web
 
+from common.bootstrap import first_api_key
 from common.signing import sign
 from common.web import ApiError, decode_body, json_response
 from notifier import keys
@@ -64,7 +65,7 @@ async def create_challenge(request: web.Request) -> web.Response:
     """A challenge for the phone, as the demo tenant; answers what the page needs of it."""
     asked = decode_body(await request.read(), _challenge_decoder)
     settings = request.app[keys.SETTINGS]
-    api_key = settings.bootstrap_tenants[0].partition(":")[2]
+    api_key = first_api_key(settings.bootstrap_tenants)
     status, body = await _ingest(
         request,
         "/v1/challenges",

@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("all", help="the four services in one process (dev, demo)")
     commands.add_parser("demo", help="`all` with a demo tenant and webhook secret, and how to try it")
     tenant = commands.add_parser("tenant", help="manage tenants").add_subparsers(dest="action", required=True)
-    create = tenant.add_parser("create", help="create a tenant; prints its API key once")
+    create = tenant.add_parser("create", help="create a tenant; prints its API key and callback secret once")
     create.add_argument("name")
     tenant.add_parser("list", help="every tenant with its numbers and key ids (never the keys), one JSON line each")
     rotate = tenant.add_parser("rotate-key", help="issue a new API key; the tenant's other keys stop working")
@@ -60,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     rotate.add_argument(
         "--grace-s", type=int, default=0, help="seconds the old keys keep working (default 0: they stop now)"
     )
+    rotate_secret = tenant.add_parser(
+        "rotate-callback-secret", help="sign the tenant's callbacks with a new secret from now on; prints it once"
+    )
+    rotate_secret.add_argument("tenant_id")
     revoke = tenant.add_parser("revoke-key", help="revoke one API key, by the id `tenant list` shows")
     revoke.add_argument("tenant_id")
     revoke.add_argument("key_id")

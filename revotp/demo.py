@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
+from common.bootstrap import first_api_key
 from common.settings import Settings
 
 DEMO_TENANT = "demo"
@@ -21,7 +22,7 @@ def settings(base: Settings) -> Settings:
 
 
 def print_instructions(settings: Settings) -> None:
-    api_key = settings.bootstrap_tenants[0].partition(":")[2]
+    api_key = first_api_key(settings.bootstrap_tenants)
     ingest = f"http://{settings.host}:{settings.ingest_port}"
     number = settings.virtual_numbers[0]
     print(

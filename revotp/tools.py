@@ -37,13 +37,17 @@ async def manage_tenant(settings: Settings, args: argparse.Namespace) -> int:
     registry = TenantRegistry(redis, Names(settings.namespace))
     try:
         if args.action == "create":
-            print(json.dumps({"tenant_id": args.name, "api_key": await registry.create(args.name)}))
+            created = await registry.create(args.name)
+            print(json.dumps({"tenant_id": args.name, **msgspec.structs.asdict(created)}))
         elif args.action == "list":
             for tenant in await registry.list_all():
                 print(msgspec.json.encode(tenant).decode())
         elif args.action == "rotate-key":
             api_key = await registry.rotate_key(args.tenant_id, grace_ms=max(args.grace_s, 0) * 1000)
             print(json.dumps({"tenant_id": args.tenant_id, "api_key": api_key}))
+        elif args.action == "rotate-callback-secret":
+            secret = await registry.rotate_callback_secret(args.tenant_id)
+            print(json.dumps({"tenant_id": args.tenant_id, "callback_secret": secret}))
         elif args.action == "revoke-key":
             await registry.revoke_key(args.tenant_id, args.key_id)
             print(json.dumps({"tenant_id": args.tenant_id, "revoked": args.key_id}))

@@ -21,6 +21,7 @@ import aiohttp
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from common.bootstrap import first_api_key
 from common.settings import Limit, Settings
 from revotp import demo
 from revotp.replay import plot
@@ -123,7 +124,7 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         if args.plot:
             plot.check_path(args.plot)
         target = _target(settings, args)
-        api_key = args.api_key or settings.bootstrap_tenants[0].partition(":")[2]
+        api_key = args.api_key or first_api_key(settings.bootstrap_tenants)
         async with aiohttp.ClientSession() as session:
             plan = (
                 read_jsonl(args.file)

@@ -41,6 +41,8 @@ GENERIC_SECRET = SECRETS["REVOTP_GENERIC_SECRET"]
 TWILIO_TOKEN = SECRETS["REVOTP_TWILIO_SECRET"]
 ACME_KEY = "key-acme"
 GLOBEX_KEY = "key-globex"
+# Acme's callback secret comes from its bootstrap entry; Globex's is made by revotp, unseen.
+ACME_CALLBACK_SECRET = "whsec_acme-callbacks-in-tests"
 PHONE = "+33612345678"
 OTHER_PHONE = "+33698765432"
 VIRTUAL_NUMBER = "+15550100000"
@@ -63,7 +65,7 @@ def deployment_env(namespace: str, **extra: str) -> dict[str, str]:
         "REVOTP_AMQP_URL": AMQP_URL,
         "REVOTP_REDIS_URL": REDIS_URL,
         "REVOTP_SECRET_KEY": SECRET_KEY,
-        "REVOTP_BOOTSTRAP_TENANTS": f"acme:{ACME_KEY},globex:{GLOBEX_KEY}",
+        "REVOTP_BOOTSTRAP_TENANTS": f"acme:{ACME_KEY}:{ACME_CALLBACK_SECRET},globex:{GLOBEX_KEY}",
         **SECRETS,
         "REVOTP_PUBLIC_URL": PUBLIC_URL,
         "REVOTP_VIRTUAL_NUMBERS": VIRTUAL_NUMBER,

@@ -26,7 +26,15 @@ from common.resources import RedisResources
 from common.settings import Settings, from_env
 from common.signing import sign
 from tests.chaos.deployment import Deployment, wait_for
-from tests.integration.conftest import ACME_KEY, PHONE, Pipeline, bearer, deployment_env, next_frame
+from tests.integration.conftest import (
+    ACME_CALLBACK_SECRET,
+    ACME_KEY,
+    PHONE,
+    Pipeline,
+    bearer,
+    deployment_env,
+    next_frame,
+)
 from tests.support.queues import delete_declared
 
 FAST_RETRIES = {
@@ -97,7 +105,7 @@ async def with_callbacks(
 
 
 async def set_callback(pipeline: Pipeline, url: str | None) -> Any:
-    """PATCH the tenant's callback URL; when that worked, the callback setting (with its secret)."""
+    """PATCH the tenant's callback URL; when that worked, the callback setting."""
     patched = await pipeline.ingest.patch("/v1/tenant", json={"callback_url": url}, headers=bearer(ACME_KEY))
     if patched.status != 200:
         return patched
@@ -124,8 +132,7 @@ async def test_every_event_arrives_once_and_signed(with_callbacks: Any, receiver
     answer = await set_callback(pipeline, receiver.url)
     assert answer.status == 200, await answer.text()
     setting = await answer.json()
-    assert setting["url"] == receiver.url
-    assert setting["secret"].startswith("whsec_")
+    assert setting == {"url": receiver.url, "last_error": None, "last_error_at": None, "given_up": 0}
     tenant_ws = await pipeline.ready_socket()
     challenge = await pipeline.create(max_attempts=3)
     await pipeline.sms("000000" if challenge["code"] != "000000" else "111111")
@@ -137,16 +144,17 @@ async def test_every_event_arrives_once_and_signed(with_callbacks: Any, receiver
     assert receiver.delivered() == frames
     is_from_revotp = documented_verifier()
     for headers, body, _ in receiver.received:
-        assert signature_is_valid(headers, body, setting["secret"])
-        assert is_from_revotp(setting["secret"], headers, body)
-        assert not is_from_revotp(setting["secret"], headers, body + b" ")
+        # Signed with the secret of Acme's REVOTP_BOOTSTRAP_TENANTS entry (id:api_key:callback_secret).
+        assert signature_is_valid(headers, body, ACME_CALLBACK_SECRET)
+        assert is_from_revotp(ACME_CALLBACK_SECRET, headers, body)
+        assert not is_from_revotp(ACME_CALLBACK_SECRET, headers, body + b" ")
         assert headers["Content-Type"] == "application/json"
     assert [headers["X-Revotp-Event-Id"] for headers, _, _ in receiver.received] == [f["cursor"] for f in frames]
 
 
 async def test_a_failed_post_is_retried_until_answered_and_the_error_is_shown(with_callbacks: Any, receiver: Receiver):
     pipeline, _ = await with_callbacks()
-    secret = (await (await set_callback(pipeline, receiver.url)).json())["secret"]
+    await set_callback(pipeline, receiver.url)
     receiver.statuses = [500]
     challenge = await pipeline.create()
     assert (await pipeline.ingest.delete(f"/v1/challenges/{challenge['id']}", headers=bearer(ACME_KEY))).status == 200
@@ -157,9 +165,27 @@ async def test_a_failed_post_is_retried_until_answered_and_the_error_is_shown(wi
         (200, "2"),
     ]
     assert len({headers["X-Revotp-Event-Id"] for headers, _, _ in receiver.received}) == 1
-    assert all(signature_is_valid(headers, body, secret) for headers, body, _ in receiver.received)
+    assert all(signature_is_valid(headers, body, ACME_CALLBACK_SECRET) for headers, body, _ in receiver.received)
     status = await (await pipeline.ingest.get("/v1/tenant/callback", headers=bearer(ACME_KEY))).json()
     assert (status["last_error"], status["given_up"]) == ("HTTP 500", 0)
+
+
+async def test_a_rotated_secret_signs_the_next_post_and_is_shown_once(with_callbacks: Any, receiver: Receiver):
+    pipeline, _ = await with_callbacks()
+    await set_callback(pipeline, receiver.url)
+    rotated = await pipeline.ingest.post("/v1/tenant/callback-secret", headers=bearer(ACME_KEY))
+    assert rotated.status == 200
+    secret = (await rotated.json())["callback_secret"]
+    assert secret.startswith("whsec_")
+    assert secret != ACME_CALLBACK_SECRET
+    for route in ("/v1/tenant", "/v1/tenant/callback"):
+        assert secret not in await (await pipeline.ingest.get(route, headers=bearer(ACME_KEY))).text()
+    challenge = await pipeline.create()
+    await pipeline.ingest.delete(f"/v1/challenges/{challenge['id']}", headers=bearer(ACME_KEY))
+    await receiver.wait(lambda: len(receiver.delivered()) == 1)
+    ((headers, body, _),) = receiver.received
+    assert signature_is_valid(headers, body, secret)
+    assert not signature_is_valid(headers, body, ACME_CALLBACK_SECRET)
 
 
 async def test_a_post_is_given_up_after_the_last_attempt(with_callbacks: Any, receiver: Receiver):
@@ -180,7 +206,7 @@ async def test_a_post_is_given_up_after_the_last_attempt(with_callbacks: Any, re
 
 async def test_a_challenge_may_name_its_own_callback(with_callbacks: Any, receiver: Receiver):
     pipeline, _ = await with_callbacks()
-    await set_callback(pipeline, None)  # the secret, and no URL for the tenant's other challenges
+    await set_callback(pipeline, None)  # no URL for the tenant's other challenges
     own = await pipeline.create(callback_url=receiver.url)
     others = await pipeline.create(phone="+33698765432")
     for challenge in (others, own):

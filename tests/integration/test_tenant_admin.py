@@ -6,8 +6,10 @@ import json
 import os
 from typing import Any
 
+import msgspec
+
 from common.names import Names
-from common.tenants import TenantRegistry
+from common.tenants import TenantRecord, TenantRegistry
 from tests.integration.conftest import (
     ACME_KEY,
     GLOBEX_KEY,
@@ -26,6 +28,12 @@ OWN_NUMBER = "+15550100009"
 async def _cli(namespace: str, *args: str) -> tuple[int, str, str]:
     """``revotp <args>`` as an operator runs it, against the test's namespace."""
     return await run_revotp({**os.environ, **deployment_env(namespace), "REVOTP_LOG_JSON": "1"}, *args)
+
+
+async def _callback_secret(registry: TenantRegistry, tenant_id: str) -> str | None:
+    record = await registry.get(tenant_id)
+    assert record is not None
+    return record.callback_secret
 
 
 async def _status(ingest: Any, api_key: str) -> int:
@@ -80,6 +88,61 @@ async def test_a_bootstrap_key_replaces_the_tenants_earlier_bootstrap_key(deploy
     assert await _status(pipeline.ingest, "key-acme-next") == 201
     # A key the operator issued is no bootstrap key: it stays.
     assert await _status(pipeline.ingest, issued) == 201
+
+
+async def test_the_callback_secret_is_printed_once_at_create_and_at_each_rotation(
+    deploy: Any, redis: Any, namespace: str
+):
+    await deploy()
+    registry = TenantRegistry(redis, Names(namespace))
+    code, out, _ = await _cli(namespace, "tenant", "create", "initech")
+    assert code == 0
+    created = json.loads(out)
+    assert set(created) == {"tenant_id", "api_key", "callback_secret"}
+    assert await _callback_secret(registry, "initech") == created["callback_secret"]
+    code, out, _ = await _cli(namespace, "tenant", "rotate-callback-secret", "initech")
+    assert code == 0
+    rotated = json.loads(out)["callback_secret"]
+    assert rotated not in (created["callback_secret"], created["api_key"])
+    assert await _callback_secret(registry, "initech") == rotated
+    _, listing, _ = await _cli(namespace, "tenant", "list")
+    assert rotated not in listing
+    code, _, err = await _cli(namespace, "tenant", "rotate-callback-secret", "nosuchtenant")
+    assert (code, "no tenant" in err) == (1, True)
+
+
+async def test_a_bootstrap_secret_is_the_tenants_from_that_start_on(deploy: Any, redis: Any, namespace: str):
+    await deploy()
+    registry = TenantRegistry(redis, Names(namespace))
+    made = await _callback_secret(registry, "globex")  # its entry names none: revotp made one
+    assert made is not None
+    await registry.bootstrap((f"globex:{GLOBEX_KEY}",))
+    assert await _callback_secret(registry, "globex") == made  # a restart keeps it
+    await registry.bootstrap((f"globex:{GLOBEX_KEY}:whsec_globex-from-config",))
+    assert await _callback_secret(registry, "globex") == "whsec_globex-from-config"
+
+
+async def test_a_tenant_from_before_secrets_came_with_tenants_sees_its_first_one_once(
+    deploy: Any, redis: Any, namespace: str
+):
+    pipeline = await deploy()
+    names = Names(namespace)
+    older = msgspec.json.encode(TenantRecord(name="globex", created_at=1))  # no callback_secret
+    await redis.hset(names.tenants, "globex", older)
+    refused = await pipeline.ingest.post(
+        "/v1/challenges",
+        json={"phone": PHONE, "callback_url": "https://hooks.example.com/revotp"},
+        headers=bearer(GLOBEX_KEY),
+    )
+    assert (refused.status, (await refused.json())["error"]["code"]) == (422, "callbacks_not_configured")
+    first = await (
+        await pipeline.ingest.patch("/v1/tenant", json={"callback_url": None}, headers=bearer(GLOBEX_KEY))
+    ).json()
+    again = await (
+        await pipeline.ingest.patch("/v1/tenant", json={"callback_url": None}, headers=bearer(GLOBEX_KEY))
+    ).json()
+    assert first["callback_secret"] == await _callback_secret(TenantRegistry(redis, names), "globex")
+    assert "callback_secret" not in again
 
 
 async def test_a_tenant_with_its_own_numbers_shares_none_with_others(deploy: Any, namespace: str):
