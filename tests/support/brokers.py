@@ -14,6 +14,9 @@ import socket
 import time
 from pathlib import Path
 
+from redis.asyncio import Redis
+from redis.exceptions import BusyLoadingError
+
 from revotp.replay.ceiling import free_port
 
 
@@ -120,6 +123,24 @@ class OwnRedis:
             str(self.base / "redis.log"),
         )
         await wait_listening(self.port)
+        await self._wait_loaded()
+
+    async def _wait_loaded(self, within: float = 60.0) -> None:
+        """Listening is not serving: until its append-only file is read back, Redis answers
+        every command with LOADING, and a test that reads then would blame the pipeline."""
+        client = Redis.from_url(self.url)
+        deadline = time.monotonic() + within
+        try:
+            while True:
+                try:
+                    await client.ping()
+                    return
+                except BusyLoadingError:
+                    if time.monotonic() > deadline:
+                        raise
+                    await asyncio.sleep(0.05)
+        finally:
+            await client.aclose()
 
     async def stop(self) -> None:
         """A clean shutdown (SIGTERM): Redis flushes its append-only file and exits."""
