@@ -20,7 +20,6 @@ import aiohttp
 import msgspec
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
-from redis.asyncio import Redis
 
 from callbacks.jobs import OUTAGE_ERRORS, Delivery, decode, encode
 from callbacks.metrics import DELIVERED, FAILED_ATTEMPTS, GIVEN_UP
@@ -28,6 +27,7 @@ from callbacks.topology import retry_delays_ms
 from common.callback_targets import GuardedResolver, RefusedTarget, check_url
 from common.clock import now_ms
 from common.names import Names
+from common.redis import RedisClient
 from common.settings import Settings
 from common.signing import sign
 from common.tenants import TenantRegistry
@@ -47,7 +47,7 @@ class Attempt(msgspec.Struct, frozen=True):
 
 class Deliverer:
     def __init__(
-        self, redis: Redis, names: Names, tenants: TenantRegistry, channel: AbstractChannel, settings: Settings
+        self, redis: RedisClient, names: Names, tenants: TenantRegistry, channel: AbstractChannel, settings: Settings
     ) -> None:
         self._redis = redis
         self._names = names

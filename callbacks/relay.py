@@ -16,7 +16,6 @@ from typing import cast
 import aio_pika
 import structlog
 from aio_pika.abc import AbstractExchange
-from redis.asyncio import Redis
 
 from callbacks.jobs import OUTAGE_ERRORS, Delivery, encode
 from callbacks.metrics import RELAYED
@@ -25,7 +24,7 @@ from common.backoff import Backoff
 from common.events import decode_entries
 from common.frames import event_frame
 from common.names import Names
-from common.redis import text
+from common.redis import RedisClient, text
 from common.tenants import TenantRecord, TenantRegistry
 
 log = structlog.get_logger(__name__)
@@ -42,7 +41,7 @@ return 0
 
 class Relay:
     def __init__(
-        self, redis: Redis, names: Names, tenants: TenantRegistry, exchange: AbstractExchange, *, block_ms: int
+        self, redis: RedisClient, names: Names, tenants: TenantRegistry, exchange: AbstractExchange, *, block_ms: int
     ) -> None:
         self._redis = redis
         self._names = names
@@ -80,20 +79,26 @@ class Relay:
         await self._renew(keys=[self._names.callbacks_relay], args=[self._holder, 1])
 
     async def relay_once(self) -> int:
-        """Read what the logs hold past their cursors (waiting up to a block); publish it."""
+        """Read what the logs hold past their cursors and publish it; with nothing to read,
+        pause for a block."""
         tenant_ids = await self._tenants.ids()
         if not tenant_ids:
             await asyncio.sleep(self._block_ms / 1000)
             return 0
         cursors = await self._cursors(tenant_ids)
-        streams = {self._names.events(tenant_id): cursors[tenant_id] for tenant_id in tenant_ids}
-        tenant_of = {self._names.events(tenant_id): tenant_id for tenant_id in tenant_ids}
-        reply = await self._redis.xread(streams, count=READ_COUNT, block=self._block_ms)  # type: ignore[arg-type]
+        # One read per log, in one pipeline: the logs live in their tenants' cluster slots, and
+        # a single XREAD may only name keys of one slot. So no blocking read: a pause instead.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for tenant_id in tenant_ids:
+                pipe.xread({self._names.events(tenant_id): cursors[tenant_id]}, count=READ_COUNT)
+            replies = await pipe.execute()
         relayed = 0
-        for key, entries in cast(list[tuple[bytes, object]], reply or []):
-            tenant_id = tenant_of[text(key)]
-            relayed += await self._relay_tenant(tenant_id, await self._tenants.get(tenant_id), entries)
+        for tenant_id, reply in zip(tenant_ids, replies, strict=True):
+            for _, entries in cast(list[tuple[bytes, object]], reply or []):
+                relayed += await self._relay_tenant(tenant_id, await self._tenants.get(tenant_id), entries)
         RELAYED.inc(relayed)
+        if not relayed and not any(replies):
+            await asyncio.sleep(self._block_ms / 1000)
         return relayed
 
     async def _relay_tenant(self, tenant_id: str, tenant: TenantRecord | None, entries: object) -> int:
@@ -122,8 +127,12 @@ class Relay:
     async def _cursors(self, tenant_ids: list[str]) -> dict[str, str]:
         """Each tenant's cursor; a tenant without one starts at the end of its log, now."""
         keys = [self._names.callback_cursor(tenant_id) for tenant_id in tenant_ids]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.get(key)
+            saved = await pipe.execute()
         cursors = {}
-        for tenant_id, key, cursor in zip(tenant_ids, keys, await self._redis.mget(keys), strict=True):
+        for tenant_id, key, cursor in zip(tenant_ids, keys, saved, strict=True):
             if cursor is None:
                 newest = await self._redis.xrevrange(self._names.events(tenant_id), count=1)
                 start = text(newest[0][0]) if newest else "0-0"

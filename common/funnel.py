@@ -11,10 +11,8 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime, timedelta
 
-from redis.asyncio import Redis
-
 from common.names import Names
-from common.redis import text
+from common.redis import RedisClient, text
 
 RETENTION_DAYS = 35
 
@@ -31,7 +29,7 @@ def day_of(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
 
 
-async def count(redis: Redis, names: Names, tenant_id: str, steps: list[Step], now_ms: int) -> None:
+async def count(redis: RedisClient, names: Names, tenant_id: str, steps: list[Step], now_ms: int) -> None:
     key = names.funnel(tenant_id, day_of(now_ms))
     async with redis.pipeline(transaction=False) as pipe:
         for step in steps:
@@ -41,7 +39,7 @@ async def count(redis: Redis, names: Names, tenant_id: str, steps: list[Step], n
 
 
 async def read_days(
-    redis: Redis, names: Names, tenant_id: str, now_ms: int, days: int
+    redis: RedisClient, names: Names, tenant_id: str, now_ms: int, days: int
 ) -> list[tuple[str, dict[str, int]]]:
     """The last ``days`` days, oldest first, every step present (0 when nothing happened)."""
     today = datetime.fromtimestamp(now_ms / 1000, UTC)

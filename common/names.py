@@ -1,7 +1,9 @@
 """Every Redis key and AMQP name, derived from the namespace in one place.
 
 Keys that one atomic step touches together carry the same hash tag ``{t:<tenant>}`` so that
-they live in one Redis Cluster slot; the few global keys are only read or written on their own.
+they live in one Redis Cluster slot. The registry (tenants, API keys, number owners) shares the
+tag ``{registry}``: an operator's change checks and writes several of them in one transaction.
+The other global keys are only read or written on their own.
 """
 
 from __future__ import annotations
@@ -57,17 +59,17 @@ class Names:
     @property
     def tenants(self) -> str:
         """Hash tenant id → tenant record (JSON)."""
-        return f"{self.namespace}:tenants"
+        return f"{self.namespace}:{{registry}}:tenants"
 
     @property
     def api_keys(self) -> str:
         """Hash sha256(api key) → key record (JSON: tenant, kind, expiry)."""
-        return f"{self.namespace}:api-keys"
+        return f"{self.namespace}:{{registry}}:api-keys"
 
     @property
     def number_owners(self) -> str:
         """Hash virtual number → the tenant that owns it (numbers not in the shared pool)."""
-        return f"{self.namespace}:number-owners"
+        return f"{self.namespace}:{{registry}}:number-owners"
 
     @property
     def callbacks_relay(self) -> str:
@@ -79,16 +81,16 @@ class Names:
         """The generated secret used when ``REVOTP_SECRET_KEY`` is unset (dev only)."""
         return f"{self.namespace}:server-key"
 
-    @property
-    def expiry_slots(self) -> str:
-        """Sorted set ``<tenant>/<expiry slot>`` of the slots holding challenges, scored by the
-        slot's end (ms): what the sweepers have still to expire."""
-        return f"{self.namespace}:expiry-slots"
+    def expiry_slots(self, bucket: int) -> str:
+        """One bucket of the sorted set ``<tenant>/<expiry slot>`` of the slots holding
+        challenges, scored by the slot's end (ms): what the sweepers have still to expire
+        (``common/spread_index.py``)."""
+        return f"{self.namespace}:expiry-slots:{bucket}"
 
-    @property
-    def part_deadlines(self) -> str:
-        """Sorted set of part assemblies scored by the time they are judged even if incomplete."""
-        return f"{self.namespace}:part-deadlines"
+    def part_deadlines(self, bucket: int) -> str:
+        """One bucket of the sorted set of part assemblies, scored by the time they are judged
+        even if incomplete."""
+        return f"{self.namespace}:part-deadlines:{bucket}"
 
     def parts(self, provider: str, sender: str, recipient: str, reference: str, total: int) -> str:
         """The parts received so far of one long SMS."""

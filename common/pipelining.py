@@ -9,6 +9,14 @@ each one does.
 Given a client without a per-reply socket timeout (``RedisResources`` opens one for this), a
 round trip is bounded once, as a whole: redis-py's per-reply timeout costs about 5 µs per
 command, close to half of what a pipelined command costs it.
+
+With ``wait_replicas`` (``REVOTP_REDIS_WAIT_REPLICAS``), every round trip ends with ``WAIT`` on
+each server it wrote to, on the same connection: a caller gets its reply only once that many
+replicas hold what the round trip wrote, so a write that a matcher acks or a tenant is answered
+for survives its primary's death and its replica's promotion. When the replicas do not confirm
+in time, every caller of that server's share gets ``ReplicasBehind``, a transient error: the SMS
+goes back to the queue, the request gets a 503, and a retry (the steps are idempotent) finds
+the promoted replica.
 """
 
 from __future__ import annotations
@@ -17,12 +25,15 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import RedisCluster
+from redis.asyncio.cluster import ClusterNode
 from redis.commands.core import AsyncScript
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError
 from redis.typing import EncodableT
 
 from common.batching import GroupCommit
+from common.redis import RedisClient
 
 Command = tuple[EncodableT, ...]
 
@@ -32,10 +43,26 @@ def script_call(script: AsyncScript, keys: Sequence[str], args: Sequence[Encodab
     return ("EVALSHA", script.sha, len(keys), *keys, *args)
 
 
+# How long WAIT gives the replicas (ms): a replica on a healthy link confirms in well under one.
+WAIT_REPLICAS_TIMEOUT_MS = 1000
+
+
+class ReplicasBehind(RedisConnectionError):
+    """Fewer replicas than ``REVOTP_REDIS_WAIT_REPLICAS`` confirmed a round trip's writes in time."""
+
+
 class SharedPipeline:
-    def __init__(self, redis: Redis, *, max_commands: int = 512, round_trip_timeout_s: float | None = None) -> None:
+    def __init__(
+        self,
+        redis: RedisClient,
+        *,
+        max_commands: int = 512,
+        round_trip_timeout_s: float | None = None,
+        wait_replicas: int = 0,
+    ) -> None:
         self._redis = redis
         self._timeout_s = round_trip_timeout_s
+        self._wait_replicas = wait_replicas
         self._group: GroupCommit[Command, Any] = GroupCommit(self._send, max_items=max_commands)
         self.round_trips = 0  # pipelines sent, for tests and profiles
 
@@ -84,4 +111,35 @@ class SharedPipeline:
         async with asyncio.timeout(self._timeout_s), self._redis.pipeline(transaction=False) as pipe:
             for command in commands:
                 pipe.execute_command(*command)
-            return list(await pipe.execute(raise_on_error=False))
+            if not self._wait_replicas:
+                return list(await pipe.execute(raise_on_error=False))
+            servers = self._servers_of(commands)
+            for server in dict.fromkeys(servers):
+                wait = ("WAIT", self._wait_replicas, WAIT_REPLICAS_TIMEOUT_MS)
+                pipe.execute_command(*wait, **({"target_nodes": server} if server is not None else {}))
+            replies = list(await pipe.execute(raise_on_error=False))
+        confirmed = {
+            server: isinstance(count, int) and count >= self._wait_replicas
+            for server, count in zip(dict.fromkeys(servers), replies[len(commands) :], strict=True)
+        }
+        return [
+            reply
+            if confirmed[server]
+            else ReplicasBehind(f"fewer than {self._wait_replicas} replicas confirmed in time")
+            for server, reply in zip(servers, replies[: len(commands)], strict=True)
+        ]
+
+    def _servers_of(self, commands: list[Command]) -> list[ClusterNode | None]:
+        """The primary each command goes to (None: the one server of a plain client), as the
+        client's slot map says. A command redirected mid-round-trip (a slot that moved since the
+        map was read) is not covered by its WAIT: the map is refreshed after a failover, before
+        the next round trip, so this only holds while slots are being moved by hand."""
+        if not isinstance(self._redis, RedisCluster):
+            return [None] * len(commands)
+        return [self._redis.get_node_from_key(_first_key(command)) for command in commands]
+
+
+def _first_key(command: Command) -> str:
+    """The key a command is routed by: after a script's SHA and key count, else its first argument."""
+    key = command[3] if str(command[0]).upper() == "EVALSHA" else command[1]
+    return key.decode() if isinstance(key, bytes) else str(key)

@@ -1,14 +1,21 @@
-"""One ``redis.asyncio`` client per process, checked at start with a bounded, logged retry."""
+"""One ``redis.asyncio`` client per process, checked at start with a bounded, logged retry.
+
+With ``REVOTP_REDIS_CLUSTER=1`` the client is redis-py's cluster client, seeded by the one node
+``REVOTP_REDIS_URL`` names: it learns the slots, follows MOVED/ASK, and finds a promoted replica
+after a failover. Every atomic step revotp takes touches one slot (``common/names.py``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+from typing import TypeAlias
 
 import structlog
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool, Redis, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import ClusterDownError, RedisClusterException, SlotNotCoveredError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -19,8 +26,21 @@ from common.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-# Redis errors that mean "not reachable right now": retry later, never blame the message.
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (RedisConnectionError, RedisTimeoutError, OSError)
+# What every service holds: one server (or a primary with replicas), or a Redis Cluster.
+RedisClient: TypeAlias = Redis | RedisCluster
+
+# Redis errors that mean "not reachable right now": retry later, never blame the message. A
+# cluster between a primary's death and its replica's promotion answers CLUSTERDOWN (TRYAGAIN
+# for a slot on the move; the client may find a slot served by nobody): the same outage, seen
+# from a cluster.
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    ClusterDownError,
+    TryAgainError,
+    SlotNotCoveredError,
+    OSError,
+)
 
 
 def text(value: object) -> str:
@@ -48,8 +68,13 @@ REPLY_TIMEOUT_S = 10.0
 
 
 async def connect_redis(
-    url: str, *, attempts: int = 10, max_connections: int = 256, socket_timeout: float | None = REPLY_TIMEOUT_S
-) -> Redis:
+    url: str,
+    *,
+    cluster: bool = False,
+    attempts: int = 10,
+    max_connections: int = 256,
+    socket_timeout: float | None = REPLY_TIMEOUT_S,
+) -> RedisClient:
     """A client that replaces dead pooled connections on its own, and queues a burst.
 
     After a Redis restart every pooled connection is dead; without an explicit retry policy
@@ -58,25 +83,18 @@ async def connect_redis(
     redis-py's own pool refuses a command beyond its size at once (``MaxConnectionsError``, a
     503 to the client); this one makes it wait up to ``POOL_WAIT_S`` for a connection.
     """
-    retry_on_error: list[type[Exception]] = [RedisConnectionError, RedisTimeoutError]
-    pool = BlockingConnectionPool.from_url(
-        url,
-        max_connections=max_connections,
-        timeout=POOL_WAIT_S,
-        health_check_interval=10,
-        socket_timeout=socket_timeout,
-        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
-        retry_on_error=retry_on_error,
-        # A request header that was no UTF-8 reaches us as surrogates; where one ends up in a
-        # key (a provider's nonce, say) it is written as the bytes it was, never an error.
-        encoding_errors="surrogateescape",
+    client = (
+        _cluster_client(url, max_connections, socket_timeout)
+        if cluster
+        else _client(url, max_connections, socket_timeout)
     )
-    client = Redis.from_pool(pool)  # owns the pool: closing the client closes it
     backoff = Backoff(first_s=0.2, max_s=2.0)
     for attempt in range(1, attempts + 1):
         try:
+            if isinstance(client, RedisCluster):
+                await client.initialize()
             await client.ping()
-        except TRANSIENT_ERRORS as exc:
+        except _NOT_YET as exc:
             if attempt == attempts:
                 await client.aclose()
                 raise
@@ -84,13 +102,54 @@ async def connect_redis(
             log.warning("redis_unreachable", attempt=attempt, of=attempts, error=str(exc), retry_in_s=delay)
             await asyncio.sleep(delay)
         else:
-            info = await client.info("server")
-            log.info("redis_connected", version=info.get("redis_version"))
+            log.info(
+                "redis_connected",
+                cluster=cluster,
+                nodes=len(client.get_nodes()) if isinstance(client, RedisCluster) else 1,
+            )
             return client
     raise AssertionError("unreachable")
 
 
-async def load_keyring(redis: Redis, settings: Settings, names: Names) -> Keyring:
+# At start, also a cluster that cannot yet tell its slots (its nodes still meeting).
+_NOT_YET: tuple[type[Exception], ...] = (*TRANSIENT_ERRORS, RedisClusterException)
+_RETRY_ON: list[type[Exception]] = [RedisConnectionError, RedisTimeoutError]
+
+
+def _client(url: str, max_connections: int, socket_timeout: float | None) -> Redis:
+    pool = BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=POOL_WAIT_S,
+        health_check_interval=10,
+        socket_timeout=socket_timeout,
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 3),
+        retry_on_error=_RETRY_ON,
+        # A request header that was no UTF-8 reaches us as surrogates; where one ends up in a
+        # key (a provider's nonce, say) it is written as the bytes it was, never an error.
+        encoding_errors="surrogateescape",
+    )
+    return Redis.from_pool(pool)  # owns the pool: closing the client closes it
+
+
+def _cluster_client(url: str, max_connections: int, socket_timeout: float | None) -> RedisCluster:
+    """The cluster client, retrying as ``_client`` does; its connection limit is per node.
+
+    Its retry covers a failover too: on a connection error it reloads the slot map from the
+    nodes still up before the next attempt, so a command waits out a promotion (a few
+    ``cluster-node-timeout``) instead of failing with it.
+    """
+    return RedisCluster.from_url(
+        url,
+        max_connections=max_connections,
+        socket_timeout=socket_timeout,
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.1), 10),
+        retry_on_error=_RETRY_ON,
+        encoding_errors="surrogateescape",
+    )
+
+
+async def load_keyring(redis: RedisClient, settings: Settings, names: Names) -> Keyring:
     """The keyring from ``REVOTP_SECRET_KEY``; unset, a secret generated once and kept in Redis.
 
     Keeping the secret beside the hashes defeats their purpose, so that fallback is for local

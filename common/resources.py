@@ -7,13 +7,12 @@ from dataclasses import dataclass
 
 import structlog
 from aiohttp import web
-from redis.asyncio import Redis
 
 from common.closing import bounded
 from common.keyring import Keyring
 from common.names import Names
 from common.pipelining import SharedPipeline
-from common.redis import REPLY_TIMEOUT_S, connect_redis, load_keyring
+from common.redis import REPLY_TIMEOUT_S, RedisClient, connect_redis, load_keyring
 from common.settings import Settings
 from common.store import ChallengeStore
 from common.tenants import TenantRegistry
@@ -27,21 +26,26 @@ PIPELINED_CONNECTIONS = 8
 
 @dataclass(frozen=True)
 class RedisResources:
-    redis: Redis
+    redis: RedisClient
     names: Names
     keyring: Keyring
     store: ChallengeStore
     tenants: TenantRegistry
     # The hot paths' round trips, on connections without a per-reply timeout (bounded per trip).
-    pipelined: Redis
+    pipelined: RedisClient
     shared: SharedPipeline
 
     @classmethod
     async def open(cls, settings: Settings) -> RedisResources:
         names = Names(settings.namespace)
-        redis = await connect_redis(settings.redis_url)
-        pipelined = await connect_redis(settings.redis_url, max_connections=PIPELINED_CONNECTIONS, socket_timeout=None)
-        shared = SharedPipeline(pipelined, round_trip_timeout_s=REPLY_TIMEOUT_S)
+        cluster = settings.redis_cluster
+        redis = await connect_redis(settings.redis_url, cluster=cluster)
+        pipelined = await connect_redis(
+            settings.redis_url, cluster=cluster, max_connections=PIPELINED_CONNECTIONS, socket_timeout=None
+        )
+        shared = SharedPipeline(
+            pipelined, round_trip_timeout_s=REPLY_TIMEOUT_S, wait_replicas=settings.redis_wait_replicas
+        )
         retention_ms = settings.event_retention_s * 1000
         return cls(
             redis=redis,
@@ -66,6 +70,8 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context of the servers that authenticate tenants: open, ensure bootstrap tenants, close."""
     settings = app[SETTINGS]
     resources = await RedisResources.open(settings)
+    if not settings.redis_cluster:
+        await resources.tenants.adopt_untagged_keys()
     for tenant_id in await resources.tenants.bootstrap(settings.bootstrap_tenants):
         log.info("tenant_bootstrapped", tenant_id=tenant_id)
     app[RESOURCES] = resources

@@ -51,6 +51,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # Replicas of each quorum queue when first declared (0: the broker's default).
     quorum_group_size: int = 0
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_cluster: bool = False  # REVOTP_REDIS_URL names any seed node of a Redis Cluster
+    # Replicas that must hold a write before revotp acts on it (acks an SMS, answers a create).
+    redis_wait_replicas: int = 0
     namespace: str = "revotp"
     host: str = "127.0.0.1"
     ingest_port: int = 8080
@@ -139,6 +142,8 @@ def _check_ranges(settings: Settings) -> None:
             raise SettingsError(f"{PREFIX}{field.upper()} must be greater than 0")
     if settings.expiry_grace_ms < 0:
         raise SettingsError("REVOTP_EXPIRY_GRACE_MS must be 0 or more")
+    if settings.redis_wait_replicas < 0:
+        raise SettingsError("REVOTP_REDIS_WAIT_REPLICAS must be 0 or more")
     if settings.secret_key and len(settings.secret_key.encode()) < 16:
         raise SettingsError("REVOTP_SECRET_KEY must be at least 16 bytes (or unset, for local use only)")
     if settings.log_level.lower() not in _LOG_LEVELS:

@@ -7,7 +7,6 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 
 import msgspec
-from redis.asyncio import Redis
 from redis.typing import EncodableT
 
 from common.challenge_ids import expiry_slot, slot_end_ms, slot_of
@@ -15,7 +14,8 @@ from common.challenges import Challenge, Status
 from common.funnel import day_of
 from common.names import Names
 from common.pipelining import SharedPipeline, script_call
-from common.redis import binary, text
+from common.redis import RedisClient, binary, text
+from common.spread_index import SpreadIndex
 
 # Any SMS carrying a provider message id is deduplicated for this long per tenant.
 SEEN_TTL_MS = 48 * 3600 * 1000
@@ -76,13 +76,14 @@ class ChallengeStore:
     """
 
     def __init__(
-        self, redis: Redis, names: Names, *, event_retention_ms: int, shared: SharedPipeline | None = None
+        self, redis: RedisClient, names: Names, *, event_retention_ms: int, shared: SharedPipeline | None = None
     ) -> None:
         self._redis = redis
         self.names = names
         self._retention_ms = event_retention_ms
         self._script = redis.register_script(_CHALLENGES_SCRIPT)
         self._routes = redis.register_script(_ROUTES_SCRIPT)
+        self.expiry_slots = SpreadIndex(redis, names.expiry_slots)
         # Hot paths (judging SMS, creating challenges): concurrent callers share round trips.
         self._shared = shared or SharedPipeline(redis)
 
@@ -104,10 +105,11 @@ class ChallengeStore:
         route_field = names.route_field(challenge.phone, challenge.virtual_number)
         route = (names.route(challenge.phone, challenge.virtual_number),)
         records = names.challenges(tenant_id, slot)
+        slot_member = names.tenant_member(tenant_id, slot)
         await self._shared.execute_many(
             [
                 script_call(self._routes, route, ("join", route_field, names.tenant_member(tenant_id, challenge.id))),
-                ("ZADD", names.expiry_slots, slot_end_ms(slot), names.tenant_member(tenant_id, slot)),
+                ("ZADD", self.expiry_slots.key_of(slot_member), "NX", slot_end_ms(slot), slot_member),
                 ("HSET", records, challenge.id, challenge.pack(code_hash)),
                 ("PEXPIREAT", records, slot_end_ms(slot) + RETENTION_AFTER_EXPIRY_MS),
             ],
@@ -124,7 +126,7 @@ class ChallengeStore:
     async def cancel(self, challenge: Challenge, now_ms: int) -> tuple[CancelOutcome, Status | None]:
         keys = self._keys_of(challenge)
         args: list[EncodableT] = ["cancel", now_ms, self._min_event_id(now_ms), challenge.id]
-        reply = await self._script(keys=keys, args=args)
+        reply = await self._shared.run_script(self._script, keys, args)
         outcome = CancelOutcome(text(reply[0]))
         if outcome is CancelOutcome.CANCELED:
             await self.leave_routes([challenge])
@@ -236,8 +238,8 @@ class ChallengeStore:
 
     async def due_slots(self, cutoff_ms: int, limit: int) -> list[tuple[str, int]]:
         """(tenant, expiry slot) pairs whose slot ended at or before ``cutoff_ms``."""
-        members = await self._redis.zrangebyscore(self.names.expiry_slots, "-inf", cutoff_ms, start=0, num=limit)
-        return [(tenant_id, int(slot)) for tenant_id, slot in map(self.names.parse_tenant_member, map(text, members))]
+        members = await self.expiry_slots.due(cutoff_ms, limit)
+        return [(tenant_id, int(slot)) for tenant_id, slot in map(self.names.parse_tenant_member, members)]
 
     async def in_slot(self, tenant_id: str, slot: int) -> list[Challenge]:
         """Every challenge of the tenant filed under one expiry slot, ended ones included."""
@@ -265,7 +267,7 @@ class ChallengeStore:
 
     async def forget_slot(self, tenant_id: str, slot: int) -> None:
         """Done with a slot: each of its challenges ended and left its route."""
-        await self._redis.zrem(self.names.expiry_slots, self.names.tenant_member(tenant_id, slot))
+        await self.expiry_slots.remove(self.names.tenant_member(tenant_id, slot))
 
     def _records_of(self, tenant_id: str, challenge_id: str) -> str:
         """The slot hash a challenge is filed in; only ids the store itself filed come here."""

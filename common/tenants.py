@@ -20,8 +20,7 @@ import secrets
 from collections.abc import Callable
 
 import msgspec
-from redis.asyncio import Redis
-from redis.exceptions import WatchError
+from redis.exceptions import ResponseError, WatchError
 
 from common.bootstrap import parse_entry
 from common.clock import now_ms
@@ -29,7 +28,7 @@ from common.keyring import api_key_digest
 from common.names import TENANT_ID_PATTERN, Names
 from common.phones import to_e164
 from common.pipelining import SharedPipeline
-from common.redis import text
+from common.redis import RedisClient, text
 
 # How many hex digits of a key's digest name it in listings and revoke-key: enough to be unique.
 KEY_ID_LENGTH = 12
@@ -120,11 +119,31 @@ def _key_record(raw: bytes | str) -> KeyRecord:
 
 
 class TenantRegistry:
-    def __init__(self, redis: Redis, names: Names, *, shared: SharedPipeline | None = None) -> None:
+    def __init__(self, redis: RedisClient, names: Names, *, shared: SharedPipeline | None = None) -> None:
         self._redis = redis
         self._names = names
         # Every tenant API request reads its key and its tenant: concurrent ones share round trips.
         self._shared = shared or SharedPipeline(redis)
+
+    async def adopt_untagged_keys(self) -> None:
+        """Move the registry from its keys of before the ``{registry}`` hash tag, once.
+
+        Losing them would lock every tenant out (keys are kept only as digests), so an upgrade
+        renames them rather than start empty. Such keys only exist on a single Redis server
+        (nothing spoke Redis Cluster before the tag), where RENAMENX is atomic; whoever comes
+        second finds nothing left to move.
+        """
+        namespace = self._names.namespace
+        for old, new in (
+            (f"{namespace}:tenants", self._names.tenants),
+            (f"{namespace}:api-keys", self._names.api_keys),
+            (f"{namespace}:number-owners", self._names.number_owners),
+        ):
+            if await self._redis.exists(old):
+                try:
+                    await self._redis.renamenx(old, new)
+                except ResponseError:  # another process moved it first
+                    continue
 
     # --- tenants ---------------------------------------------------------------------------
     async def create(self, tenant_id: str) -> NewTenant:

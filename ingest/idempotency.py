@@ -11,11 +11,11 @@ import hashlib
 from collections.abc import Awaitable, Callable
 
 import msgspec
-from redis.asyncio import Redis
 
 from common.errors import Conflict, InvalidInput, MalformedInput
 from common.keyring import Keyring
 from common.names import Names
+from common.redis import RedisClient
 
 MAX_KEY_LENGTH = 255
 # How long a first request may hold its key before a retry may take over.
@@ -28,7 +28,7 @@ class _Record(msgspec.Struct, frozen=True):
 
 
 class IdempotencyCache:
-    def __init__(self, redis: Redis, names: Names, keyring: Keyring) -> None:
+    def __init__(self, redis: RedisClient, names: Names, keyring: Keyring) -> None:
         self._redis = redis
         self._names = names
         self._keyring = keyring

@@ -29,13 +29,12 @@ from collections.abc import Sequence
 from importlib import resources
 
 import structlog
-from redis.asyncio import Redis
 from redis.typing import EncodableT
 
 from common.messages import InboundSms
 from common.names import Names
 from common.pipelining import SharedPipeline
-from common.redis import TRANSIENT_ERRORS, text
+from common.redis import TRANSIENT_ERRORS, RedisClient, text
 from common.settings import Limit
 
 log = structlog.get_logger(__name__)
@@ -74,7 +73,7 @@ class Admission:
 class SmsRateLimiter:
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         names: Names,
         *,
         per_sender: Limit,

@@ -16,13 +16,14 @@ import hashlib
 from importlib import resources
 
 import msgspec
-from redis.asyncio import Redis
 from redis.typing import EncodableT
 
 from common.keyring import Keyring
 from common.messages import InboundSms
 from common.names import Names
-from common.redis import text
+from common.pipelining import SharedPipeline
+from common.redis import RedisClient, text
+from common.spread_index import SpreadIndex
 
 _SCRIPT = resources.files("matcher").joinpath("lua/parts.lua").read_text()
 # A finished assembly is kept this long past its timeout so late redeliveries still find it.
@@ -30,12 +31,23 @@ KEEP_AFTER_TIMEOUT_MS = 3600 * 1000
 
 
 class PartAssembler:
-    def __init__(self, redis: Redis, names: Names, keyring: Keyring, *, timeout_ms: int) -> None:
+    def __init__(
+        self,
+        redis: RedisClient,
+        names: Names,
+        keyring: Keyring,
+        *,
+        timeout_ms: int,
+        shared: SharedPipeline | None = None,
+    ) -> None:
         self._redis = redis
         self._names = names
         self._keyring = keyring
         self._timeout_ms = timeout_ms
         self._script = redis.register_script(_SCRIPT)
+        self._deadlines = SpreadIndex(redis, names.part_deadlines)
+        # A part is acked once added: its write rides the pipeline that waits for replicas.
+        self._shared = shared or SharedPipeline(redis)
 
     def key_of(self, sms: InboundSms) -> str:
         part = sms.part
@@ -48,7 +60,8 @@ class PartAssembler:
         assert part is not None
         key = self.key_of(sms)
         # The deadline first: a crash after it leaves a flush of a complete message, never a lost part.
-        await self._redis.zadd(self._names.part_deadlines, {key: sms.accepted_at_ms + self._timeout_ms}, nx=True)
+        due_ms = sms.accepted_at_ms + self._timeout_ms
+        await self._shared.execute("ZADD", self._deadlines.key_of(key), "NX", due_ms, key)
         template = msgspec.json.encode(msgspec.structs.replace(sms, part=None, text=""))
         args: list[EncodableT] = [
             "add",
@@ -60,14 +73,13 @@ class PartAssembler:
             self._timeout_ms + KEEP_AFTER_TIMEOUT_MS,
             template,
         ]
-        reply = [text(value) for value in await self._script(keys=[key], args=args)]
+        reply = [text(value) for value in await self._shared.run_script(self._script, [key], args)]
         if reply[0] != "complete":
             return None
         return self._assemble(key, sms, reply[2:])
 
     async def due(self, now_ms: int, limit: int) -> list[str]:
-        members = await self._redis.zrangebyscore(self._names.part_deadlines, "-inf", now_ms, start=0, num=limit)
-        return [text(member) for member in members]
+        return await self._deadlines.due(now_ms, limit)
 
     async def flush(self, key: str) -> InboundSms | None:
         """What a timed-out assembly holds, as one message (None when nothing is left)."""
@@ -78,7 +90,7 @@ class PartAssembler:
 
     async def finish(self, key: str) -> None:
         await self._script(keys=[key], args=["finish"])
-        await self._redis.zrem(self._names.part_deadlines, key)
+        await self._deadlines.remove(key)
 
     def _seal(self, key: str, number: int, part_text: str) -> str:
         """The part's text as stored: sealed, bound to its assembly and place."""

@@ -15,11 +15,11 @@ import time
 
 import structlog
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
-from redis.asyncio import Redis
 
 from common.amqp import connect_amqp, declare_topology
 from common.closing import bounded
 from common.publisher import Publisher
+from common.redis import RedisClient
 from common.resources import RedisResources
 from common.settings import Settings
 from matcher.assembly import PartAssembler
@@ -34,7 +34,7 @@ class Worker:
     def __init__(self, settings: Settings, *, sweep: bool = True) -> None:
         self.settings = settings
         self._sweep = sweep
-        self.redis: Redis | None = None
+        self.redis: RedisClient | None = None
         self._resources: RedisResources | None = None
         self.connection: AbstractRobustConnection | None = None
         self._channel: AbstractChannel | None = None
@@ -97,7 +97,11 @@ class Worker:
         self._queue = topology.queue
         judge = Judge(store, resources.tenants, resources.keyring, settings)
         assembler = PartAssembler(
-            resources.redis, names, resources.keyring, timeout_ms=int(settings.parts_timeout_s * 1000)
+            resources.redis,
+            names,
+            resources.keyring,
+            timeout_ms=int(settings.parts_timeout_s * 1000),
+            shared=resources.shared,
         )
         sweeper = Sweeper(
             store, assembler, judge, grace_ms=settings.expiry_grace_ms, interval_s=settings.sweep_interval_s

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from aiohttp import web
-from redis.asyncio import Redis
 
 from common.auth import authenticate_tenant
 from common.challenges import TERMINAL_STATUSES
 from common.clock import now_ms
 from common.events import Entry
 from common.frames import event_frame, ready_frame, status_frame
+from common.redis import RedisClient
 from common.web import ApiError
 from notifier import keys
 from notifier.cursors import resume_gap
@@ -27,7 +27,7 @@ def _open_socket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _replay(redis: Redis, key: str, after: str, ws: web.WebSocketResponse) -> str:
+async def _replay(redis: RedisClient, key: str, after: str, ws: web.WebSocketResponse) -> str:
     """Send every event after ``after`` in order; return the last cursor sent."""
     last = after
     while True:

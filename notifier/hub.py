@@ -14,13 +14,12 @@ from collections.abc import AsyncIterator, Callable
 from typing import cast
 
 import structlog
-from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from common.backoff import Backoff
 from common.events import Entry, RawEntries, decode_entries
 from common.names import Names
-from common.redis import TRANSIENT_ERRORS, text
+from common.redis import TRANSIENT_ERRORS, RedisClient, text
 from notifier import cursors
 from notifier.cursors import EMPTY_LOG, LogBounds
 
@@ -29,12 +28,12 @@ log = structlog.get_logger(__name__)
 READ_COUNT = 500
 
 
-async def read_range(redis: Redis, key: str, after: str, count: int) -> list[Entry]:
+async def read_range(redis: RedisClient, key: str, after: str, count: int) -> list[Entry]:
     """Entries strictly after the cursor ``after``, oldest first."""
     return decode_entries(await redis.xrange(key, min=f"({after}", max="+", count=count))
 
 
-async def log_bounds(redis: Redis, key: str) -> LogBounds:
+async def log_bounds(redis: RedisClient, key: str) -> LogBounds:
     """The event log's first entry, last generated id and counts (an empty log if none yet)."""
     try:
         info = await redis.xinfo_stream(key)
@@ -49,7 +48,7 @@ async def log_bounds(redis: Redis, key: str) -> LogBounds:
     )
 
 
-async def latest_cursor(redis: Redis, key: str) -> str | None:
+async def latest_cursor(redis: RedisClient, key: str) -> str | None:
     newest = decode_entries(await redis.xrevrange(key, count=1))
     return newest[0][0] if newest else None
 
@@ -104,7 +103,7 @@ class TenantFeed:
     waits for the feed), which would leave the tail running forever.
     """
 
-    def __init__(self, redis: Redis, key: str, *, block_ms: int) -> None:
+    def __init__(self, redis: RedisClient, key: str, *, block_ms: int) -> None:
         self._redis = redis
         self._key = key
         # It notices it should stop within one block: kept short so stopping needs no cancellation.
@@ -140,7 +139,7 @@ class TenantFeed:
 
 
 class Hub:
-    def __init__(self, redis: Redis, names: Names, *, queue_limit: int, block_ms: int) -> None:
+    def __init__(self, redis: RedisClient, names: Names, *, queue_limit: int, block_ms: int) -> None:
         self._redis = redis
         self._names = names
         self._queue_limit = queue_limit

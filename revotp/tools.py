@@ -33,7 +33,7 @@ def add_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParser])
 
 async def manage_tenant(settings: Settings, args: argparse.Namespace) -> int:
     """``revotp tenant …``: one JSON line per result on stdout, a JSON error on stderr."""
-    redis = await connect_redis(settings.redis_url, attempts=3)
+    redis = await connect_redis(settings.redis_url, cluster=settings.redis_cluster, attempts=3)
     registry = TenantRegistry(redis, Names(settings.namespace))
     try:
         if args.action == "create":

@@ -9,11 +9,11 @@ from typing import ClassVar
 
 import msgspec
 from aiohttp import web
-from redis.asyncio import Redis
 
 from common.messages import SmsPart
 from common.names import Names
 from common.phones import to_e164
+from common.redis import RedisClient
 from common.settings import Settings, SettingsError
 from common.web import ApiError
 
@@ -103,7 +103,7 @@ class Provider(ABC):
     def accepted(self, batch: Batch) -> web.Response:
         """The answer the provider expects once every SMS is safely queued."""
 
-    def attach(self, redis: Redis, names: Names) -> None:
+    def attach(self, redis: RedisClient, names: Names) -> None:
         """Give the adapter the Redis it keeps state in (single-use nonces, say), once it is open."""
         return
 

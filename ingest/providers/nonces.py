@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import hashlib
 
-from redis.asyncio import Redis
-
 from common.names import Names
-from common.redis import text
+from common.redis import RedisClient, text
 
 
 def fingerprint(method: str, path_qs: str, body: bytes) -> str:
@@ -20,7 +18,7 @@ def fingerprint(method: str, path_qs: str, body: bytes) -> str:
 
 
 class NonceLedger:
-    def __init__(self, redis: Redis, names: Names) -> None:
+    def __init__(self, redis: RedisClient, names: Names) -> None:
         self._redis = redis
         self._names = names
 

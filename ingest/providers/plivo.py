@@ -33,9 +33,9 @@ from collections.abc import Iterable, Mapping
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from aiohttp import web
-from redis.asyncio import Redis
 
 from common.names import Names
+from common.redis import RedisClient
 from common.settings import Settings, SettingsError
 from ingest.providers.auth import same
 from ingest.providers.base import Batch, ParsedSms, Provider, unauthorized
@@ -144,7 +144,7 @@ class PlivoProvider(Provider):
         self.nonce_ttl_ms = int(days) * 86_400_000
         self._nonces: NonceLedger | None = None
 
-    def attach(self, redis: Redis, names: Names) -> None:
+    def attach(self, redis: RedisClient, names: Names) -> None:
         self._nonces = NonceLedger(redis, names)
 
     async def authenticate(self, request: web.Request, body: bytes) -> None:

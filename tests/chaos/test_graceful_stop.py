@@ -11,11 +11,10 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from redis.asyncio import Redis
 
 from common.names import Names
 from tests.chaos.deployment import Deployment, next_json
-from tests.integration.conftest import AMQP_URL, REDIS_URL
+from tests.integration.conftest import AMQP_URL, REDIS_URL, redis_client
 
 STOP_BOUND_S = 15.0
 
@@ -85,7 +84,7 @@ async def test_a_stopping_matcher_loses_and_doubles_nothing(deployment: Deployme
     verified = [first, *[await next_json(ws) for _ in range(len(challenges) - 1)]]
     assert sorted(event["challenge_id"] for event in verified) == sorted(c["id"] for c in challenges)
     assert {event["type"] for event in verified} == {"challenge.verified"}
-    redis = Redis.from_url(REDIS_URL)
+    redis = redis_client()
     try:
         assert await redis.xlen(Names(deployment.namespace).events("acme")) == len(challenges)
     finally:

@@ -12,14 +12,14 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 import aio_pika
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 
 from common import messages
 from common.names import Names
@@ -37,6 +37,8 @@ AppClient = TestClient[web.Request, web.Application]
 
 AMQP_URL = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+# REDIS_URL names a seed node of a Redis Cluster: the suite runs against it (make test-cluster).
+REDIS_CLUSTER = os.environ.get("REVOTP_TEST_REDIS_CLUSTER") == "1"
 GENERIC_SECRET = SECRETS["REVOTP_GENERIC_SECRET"]
 TWILIO_TOKEN = SECRETS["REVOTP_TWILIO_SECRET"]
 ACME_KEY = "key-acme"
@@ -64,6 +66,7 @@ def deployment_env(namespace: str, **extra: str) -> dict[str, str]:
         "REVOTP_NAMESPACE": namespace,
         "REVOTP_AMQP_URL": AMQP_URL,
         "REVOTP_REDIS_URL": REDIS_URL,
+        "REVOTP_REDIS_CLUSTER": "1" if REDIS_CLUSTER else "0",
         "REVOTP_SECRET_KEY": SECRET_KEY,
         "REVOTP_BOOTSTRAP_TENANTS": f"acme:{ACME_KEY}:{ACME_CALLBACK_SECRET},globex:{GLOBEX_KEY}",
         **SECRETS,
@@ -86,9 +89,15 @@ def settings(namespace: str) -> Settings:
     return from_env(deployment_env(namespace))
 
 
+def redis_client(url: str = REDIS_URL, **options: Any) -> Redis:
+    """A client of the tests' Redis, a cluster client when it is a Redis Cluster (typed as the
+    plain client: the tests call what both have)."""
+    return cast(Redis, RedisCluster.from_url(url, **options)) if REDIS_CLUSTER else Redis.from_url(url, **options)
+
+
 @pytest.fixture
 async def redis() -> AsyncIterator[Redis]:
-    client = Redis.from_url(REDIS_URL)
+    client = redis_client()
     yield client
     await client.aclose()
 

@@ -182,9 +182,8 @@ async def test_a_sweep_ends_every_due_challenge_and_tidies_its_route_and_slot(be
     ]
     # Only the challenge not due yet is still on the route and in the expiry index.
     assert await route_members(bench) == [f"globex/{later.challenge.id}"]
-    names, redis = bench.resources.names, bench.resources.redis
-    slots = [text(member) for member in await redis.zrange(names.expiry_slots, 0, -1)]
-    assert slots == [f"globex/{slot_of(later.challenge.id)}"]
+    everything = await bench.resources.store.expiry_slots.due(2**62, 100)
+    assert everything == [f"globex/{slot_of(later.challenge.id)}"]
 
 
 async def test_a_sweep_cut_short_is_done_again_without_a_second_event(bench: Bench):
@@ -192,13 +191,13 @@ async def test_a_sweep_cut_short_is_done_again_without_a_second_event(bench: Ben
     sweeper = sweeper_at(bench, now_ms() + 200_000)
     await sweeper.sweep_once()
     # As if the sweeper died before it forgot the slot: the next one sweeps it again.
-    names, redis = bench.resources.names, bench.resources.redis
+    index = bench.resources.store.expiry_slots
     slot = slot_of(opened.challenge.id)
     assert slot is not None
-    await redis.zadd(names.expiry_slots, {f"acme/{slot}": slot})
+    await bench.resources.redis.zadd(index.key_of(f"acme/{slot}"), {f"acme/{slot}": slot})
     await sweeper.sweep_once()
     assert await bench.events("acme") == [f"challenge.expired {opened.challenge.id}"]
-    assert await redis.zcard(names.expiry_slots) == 0
+    assert await index.due(2**62, 100) == []
     assert await route_members(bench) == []
 
 

@@ -30,7 +30,7 @@ from common.names import Names
 from common.store import ChallengeStore, MatchMode, MatchResult
 from matcher.matching import candidates_by_spec
 from matcher.rules import ModelChallenge, Rules
-from tests.integration.conftest import REDIS_URL
+from tests.integration.conftest import redis_client
 
 TENANTS = ("acme", "globex")
 PHONES = ("+33612345678", "+33698765432")
@@ -328,7 +328,7 @@ RUN_PREFIX = f"revotp-rules-{uuid.uuid4().hex[:10]}"
 
 
 async def run_program(program: list[Operation]) -> None:
-    redis = Redis.from_url(REDIS_URL)
+    redis = redis_client()
     try:
         run = Run(redis, Names(f"{RUN_PREFIX}-{uuid.uuid4().hex[:6]}"))
         for operation in program:
@@ -339,7 +339,7 @@ async def run_program(program: list[Operation]) -> None:
 
 
 async def delete_run_keys() -> None:
-    redis = Redis.from_url(REDIS_URL)
+    redis = redis_client()
     try:
         async for keys in _batches(redis.scan_iter(match=f"{RUN_PREFIX}-*", count=10_000)):
             await redis.delete(*keys)

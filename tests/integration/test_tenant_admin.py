@@ -10,6 +10,7 @@ import msgspec
 
 from common.names import Names
 from common.tenants import TenantRecord, TenantRegistry
+from ingest.app import create_app as create_ingest
 from tests.integration.conftest import (
     ACME_KEY,
     GLOBEX_KEY,
@@ -143,6 +144,20 @@ async def test_a_tenant_from_before_secrets_came_with_tenants_sees_its_first_one
     ).json()
     assert first["callback_secret"] == await _callback_secret(TenantRegistry(redis, names), "globex")
     assert "callback_secret" not in again
+
+
+async def test_an_upgrade_keeps_the_registry_written_before_its_hash_tag(
+    aiohttp_client: Any, redis: Any, namespace: str, settings: Any, cleanup: None
+):
+    registry = TenantRegistry(redis, Names(namespace))
+    created = await registry.create("initech")
+    await registry.set_numbers("initech", [OWN_NUMBER], shared_pool=(VIRTUAL_NUMBER,))
+    for name in ("tenants", "api-keys", "number-owners"):  # as a version before the tag wrote them
+        await redis.rename(f"{namespace}:{{registry}}:{name}", f"{namespace}:{name}")
+    ingest = await aiohttp_client(create_ingest(settings))
+    assert await _status(ingest, created.api_key) == 201
+    assert await registry.number_owner(OWN_NUMBER) == "initech"
+    assert not await redis.exists(f"{namespace}:tenants", f"{namespace}:api-keys", f"{namespace}:number-owners")
 
 
 async def test_a_tenant_with_its_own_numbers_shares_none_with_others(deploy: Any, namespace: str):

@@ -92,11 +92,13 @@ class OwnRabbitMQ:
 
 
 class OwnRedis:
-    """``redis-server`` with append-only persistence, fsync on every write."""
+    """``redis-server`` with append-only persistence, fsync on every write (``options`` add to
+    or override the command line: a cluster node's, say)."""
 
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, *options: str) -> None:
         self.port = free_port()
         self.base = base
+        self.options = options
         base.mkdir(parents=True, exist_ok=True)
         self.process: asyncio.subprocess.Process | None = None
 
@@ -121,6 +123,7 @@ class OwnRedis:
             "",
             "--logfile",
             str(self.base / "redis.log"),
+            *self.options,
         )
         await wait_listening(self.port)
         await self._wait_loaded()
@@ -152,3 +155,8 @@ class OwnRedis:
     async def restart(self) -> None:
         await self.stop()
         await self.start()
+
+    def kill(self) -> None:
+        """``kill -9``: no flush, no goodbye, as a crashed machine."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
