@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: help install services tools demo run test tests lint format unit clean
+.PHONY: help install services tools demo run test tests test-cluster lint format unit clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ test: install services tools  ## lint, types, and every test (unit + integration
 
 tests: install services tools  ## every test, in parallel processes (no lint)
 	$(BIN)/pytest -n auto --dist worksteal
+
+test-cluster: install services  ## the integration tests again, on a private Redis Cluster
+	$(BIN)/python -m tests.support.redis_cluster $(BIN)/pytest -n auto --dist worksteal -m "not single_redis" tests/integration
 
 unit: install  ## only the tests that need no services
 	$(BIN)/pytest -m "not services"

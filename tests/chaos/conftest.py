@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.brokers import OwnRabbitMQ, OwnRedis
+from tests.support.rabbitmq_cluster import OwnRabbitMQCluster
+from tests.support.redis_cluster import OwnRedisCluster
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -34,3 +36,19 @@ async def own_redis(tmp_path: Path) -> AsyncIterator[OwnRedis]:
     await server.start()
     yield server
     await server.stop()
+
+
+@pytest.fixture
+async def own_redis_cluster(tmp_path: Path) -> AsyncIterator[OwnRedisCluster]:
+    cluster = OwnRedisCluster(tmp_path / "redis-cluster")
+    await cluster.start()
+    yield cluster
+    await cluster.stop()
+
+
+@pytest.fixture
+async def own_rabbitmq_cluster(tmp_path: Path) -> AsyncIterator[OwnRabbitMQCluster]:
+    cluster = OwnRabbitMQCluster(tmp_path / "rabbitmq-cluster")
+    await cluster.start()
+    yield cluster
+    await cluster.stop()

@@ -130,11 +130,11 @@ class Deployment:
                 raise TimeoutError(f"SMS {message['id']} not accepted within {within} s")
             await asyncio.sleep(pause_s)
 
-    async def tenant_socket(self, api_key: str = ACME_KEY, after: str | None = None) -> aiohttp.ClientWebSocketResponse:
+    async def tenant_socket(
+        self, api_key: str = ACME_KEY, after: str | None = None, *, notifier: str = "notifier"
+    ) -> aiohttp.ClientWebSocketResponse:
         params = {"after": after} if after else {}
-        return await self.session.ws_connect(
-            self.url("notifier") + "/v1/events", params=params, headers=bearer(api_key)
-        )
+        return await self.session.ws_connect(self.url(notifier) + "/v1/events", params=params, headers=bearer(api_key))
 
     async def _until_ok(self, method: str, path: str, *, within: float = 60.0, **kwargs: Any) -> dict[str, Any]:
         deadline = time.monotonic() + within

@@ -6,7 +6,10 @@ import asyncio
 import re
 import sys
 
+import pytest
 
+
+@pytest.mark.single_redis  # the benchmark measures the one server on this machine
 async def test_a_small_benchmark_run_prints_every_ratio():
     process = await asyncio.create_subprocess_exec(
         sys.executable,

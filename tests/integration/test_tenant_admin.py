@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 import msgspec
+import pytest
 
 from common.names import Names
 from common.tenants import TenantRecord, TenantRegistry
@@ -146,6 +147,7 @@ async def test_a_tenant_from_before_secrets_came_with_tenants_sees_its_first_one
     assert "callback_secret" not in again
 
 
+@pytest.mark.single_redis  # the untagged keys only ever existed on a single server
 async def test_an_upgrade_keeps_the_registry_written_before_its_hash_tag(
     aiohttp_client: Any, redis: Any, namespace: str, settings: Any, cleanup: None
 ):

@@ -66,23 +66,54 @@ class OwnRabbitMQ:
             "RABBITMQ_FEATURE_FLAGS_FILE": str(base / "mnesia" / "feature_flags"),
             "ERL_EPMD_ADDRESS": "127.0.0.1",
         }
+        self.running = False
 
     @property
     def url(self) -> str:
         return f"amqp://guest:guest@127.0.0.1:{self.port}/"
 
+    def configure(self, *lines: str) -> None:
+        """Add settings to the node's rabbitmq.conf, before it starts."""
+        with (self.base / "rabbitmq.conf").open("a") as conf:
+            conf.writelines(f"{line}\n" for line in lines)
+
     async def start(self) -> None:
         await self._run(str(self.scripts / "rabbitmq-server"), "-detached")
         await wait_listening(self.port, within=90)
-        await self._run(str(self.scripts / "rabbitmqctl"), "-n", self.name, "await_startup")
+        await self.ctl("await_startup")
+        self.running = True
 
     async def stop(self) -> None:
-        await self._run(str(self.scripts / "rabbitmqctl"), "-n", self.name, "stop")
+        await self.ctl("stop")
         await wait_listening(self.port, up=False)
+        self.running = False
 
     async def restart(self) -> None:
         await self.stop()
         await self.start()
+
+    async def kill(self) -> None:
+        """``kill -9`` of the node's Erlang VM: no goodbye to the cluster, as a crashed machine."""
+        pid = int((await self.ctl_output("eval", "os:getpid().")).strip().strip('"'))
+        os.kill(pid, signal.SIGKILL)
+        await wait_listening(self.port, up=False)
+        self.running = False
+
+    async def ctl(self, *arguments: str) -> None:
+        await self._run(str(self.scripts / "rabbitmqctl"), "-n", self.name, *arguments)
+
+    async def ctl_output(self, *arguments: str) -> str:
+        process = await asyncio.create_subprocess_exec(
+            str(self.scripts / "rabbitmqctl"),
+            "-n",
+            self.name,
+            *arguments,
+            env=self.env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        output, _ = await asyncio.wait_for(process.communicate(), 90)
+        return output.decode()
 
     async def _run(self, *command: str) -> None:
         process = await asyncio.create_subprocess_exec(

@@ -8,6 +8,9 @@ over a killed primary within a few seconds. The nodes keep no files that outlive
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -72,6 +75,17 @@ class OwnRedisCluster:
     async def stop(self) -> None:
         await asyncio.gather(*(node.stop() for node in self.nodes))
 
+    async def kill_and_replace(self, node: OwnRedis) -> None:
+        """``kill -9`` a node, wait for its replica to take over, then start it again, as a
+        supervisor would: it comes back as the new primary's replica. (Back before the
+        takeover, it would serve its slots again from its own, older, files.)"""
+        node.kill()
+        assert node.process is not None
+        await node.process.wait()
+        await self.wait_promoted(node)
+        await node.start()
+        await self.wait_healthy()
+
     def client(self) -> RedisCluster:
         return RedisCluster.from_url(self.url)
 
@@ -83,7 +97,19 @@ class OwnRedisCluster:
                 raise TimeoutError(f"the cluster was not healthy within {within} s")
             await asyncio.sleep(0.2)
 
+    async def wait_promoted(self, dead: OwnRedis, within: float = 60.0) -> None:
+        """Until the cluster serves every slot again without ``dead``: its replica took over."""
+        deadline = time.monotonic() + within
+        while (primaries := await self._agreed_primaries()) is None or dead.port in primaries:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no replica took over from :{dead.port} within {within} s")
+            await asyncio.sleep(0.1)
+
     async def _healthy(self) -> bool:
+        return await self._agreed_primaries() is not None
+
+    async def _agreed_primaries(self) -> tuple[int, ...] | None:
+        """The primaries' ports, when every running node serves all slots and agrees on them."""
         views = []
         for node in self.nodes:
             if node.process is None or node.process.returncode is not None:
@@ -92,11 +118,11 @@ class OwnRedisCluster:
                 async with Redis.from_url(node.url) as client:
                     info = (await client.execute_command("CLUSTER", "INFO")).decode()  # type: ignore[no-untyped-call]
                     if "cluster_state:ok" not in info:
-                        return False
+                        return None
                     views.append(await self._primaries_by_port(client))
             except (OSError, RedisError):
-                return False
-        return all(view == views[0] for view in views)
+                return None
+        return views[0] if all(view == views[0] for view in views) else None
 
     @staticmethod
     async def _primaries_by_port(client: Redis) -> tuple[int, ...]:
@@ -127,3 +153,21 @@ class OwnRedisCluster:
                 if (await client.info("replication"))["role"] == "master":
                     counts.append(sum([1 async for _ in client.scan_iter(match=f"{prefix}*", count=1000)]))
         return counts
+
+
+async def _run_against_a_cluster(command: list[str]) -> int:
+    """Start a private cluster, run ``command`` with REDIS_URL naming it, stop the cluster."""
+    with tempfile.TemporaryDirectory(prefix="revotp-redis-cluster-") as base:
+        cluster = OwnRedisCluster(Path(base))
+        await cluster.start()
+        try:
+            env = {**os.environ, "REDIS_URL": cluster.url, "REVOTP_TEST_REDIS_CLUSTER": "1"}
+            process = await asyncio.create_subprocess_exec(*command, env=env)
+            return await process.wait()
+        finally:
+            await cluster.stop()
+
+
+if __name__ == "__main__":
+    # make test-cluster: python -m tests.support.redis_cluster pytest … runs the suite on a cluster.
+    sys.exit(asyncio.run(_run_against_a_cluster(sys.argv[1:])))
