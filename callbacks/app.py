@@ -59,6 +59,8 @@ class CallbacksService:
         began = time.monotonic()
         if self._queue is not None and self._consumer_tag is not None:
             await bounded(self._queue.cancel(self._consumer_tag), "cancel_consumer")
+        if self._relay is not None:
+            self._relay.stop()
         if self._relay_task is not None:
             self._relay_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

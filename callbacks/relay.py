@@ -50,10 +50,19 @@ class Relay:
         self._block_ms = block_ms
         self._holder = secrets.token_hex(8)
         self._renew = redis.register_script(_RENEW)
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Ask ``run`` to return after its current step.
+
+        Cancelling alone is not enough: a cancel that lands as a Redis command's own timeout
+        fires can reach ``run`` as that timeout, an outage it rides out, and the loop goes on.
+        """
+        self._stopping = True
 
     async def run(self) -> None:
         backoff = Backoff(first_s=0.2, max_s=5.0)
-        while True:
+        while not self._stopping:
             try:
                 if await self.hold_lease():
                     await self.relay_once()

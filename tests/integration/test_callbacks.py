@@ -82,8 +82,10 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 @pytest.fixture
 async def with_callbacks(
-    deploy: Callable[..., Awaitable[Pipeline]], namespace: str
+    deploy: Callable[..., Awaitable[Pipeline]], namespace: str, receiver: Receiver
 ) -> AsyncIterator[Callable[..., Awaitable[tuple[Pipeline, Settings]]]]:
+    # Asking for the receiver stops the callbacks services before it: a receiver closed first
+    # waits out a post still under way (aiohttp's shutdown timeout) and stalls the test.
     services: list[CallbacksService] = []
 
     async def start(**env: str) -> tuple[Pipeline, Settings]:
