@@ -30,6 +30,7 @@ from benchmarks.pipeline import (
 from benchmarks.raw import amqp_round_trip, do_nothing_creates, do_nothing_webhooks, redis_round_trips
 from benchmarks.sockets import IdleSockets, idle_sockets
 from tests.integration.conftest import AMQP_URL, REDIS_URL
+from tests.support.redis_cluster import OwnRedisCluster
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
@@ -69,22 +70,18 @@ def _table(
         ),
         f"| ↳ CPU per webhook: {_cpu(alone.cpu_ms_per_sms)} | {sum(alone.cpu_ms_per_sms.values()):.2f} ms | |",
     ]
-    for run in runs:
-        rows += [
-            (
-                f"| revotp end to end, {run.matchers} matcher(s), {run.concurrency} concurrent webhooks, {run.sms:,} SMS "
-                f"| {run.verified_per_s:,.0f} verified/s | {run.verified_per_s / raw.broker:.2f}x broker |"
-            ),
-            f"| ↳ webhooks accepted while sending | {run.accepted_per_s:,.0f}/s | {run.accepted_per_s / raw.handler:.2f}x web |",
-            f"| ↳ latency webhook → verdict at saturation, p50 / p99 | {run.p50_ms:.0f} / {run.p99_ms:.0f} ms | |",
-            f"| ↳ CPU per verified SMS: {_cpu(run.cpu_ms_per_sms)} | {sum(run.cpu_ms_per_sms.values()):.2f} ms | |",
-        ]
-    for load in paced:
+    single = [run for run in runs if run.redis == "one server"]
+    for run in single:
+        rows += _run_rows(run, raw)
+    for load in paced:  # measured on the last one-server deployment
         rows.append(
             f"| ↳ latency webhook → verdict at {load.offered_per_s:,.0f}/s offered "
             f"({load.offered_per_s / raw.broker:.3g}x broker, {load.sms:,} SMS), p50 / p99 / max "
             f"| {load.p50_ms:.0f} / {load.p99_ms:.0f} / {load.max_ms:.0f} ms | |"
         )
+    for run in runs:
+        if run not in single:
+            rows += _run_rows(run, raw)
     creates = runs[0].creates_per_s
     rows.append(f"| challenge creation | {creates:,.0f}/s | {creates / raw.handler_creates:.2f}x web |")
     rows.append(f"| Redis memory per pending challenge | {memory:,.0f} B | |")
@@ -95,6 +92,19 @@ def _table(
         f"| ↳ one event's fan-out to all of them, p50 / max | {sockets.fanout_p50_ms:.0f} / {sockets.fanout_max_ms:.0f} ms | |"
     )
     return "\n".join(rows)
+
+
+def _run_rows(run: EndToEnd, raw: RawLimits) -> list[str]:
+    return [
+        (
+            f"| revotp end to end, {run.matchers} matcher(s), Redis {run.redis}, {run.concurrency} concurrent "
+            f"webhooks, {run.sms:,} SMS "
+            f"| {run.verified_per_s:,.0f} verified/s | {run.verified_per_s / raw.broker:.2f}x broker |"
+        ),
+        f"| ↳ webhooks accepted while sending | {run.accepted_per_s:,.0f}/s | {run.accepted_per_s / raw.handler:.2f}x web |",
+        f"| ↳ latency webhook → verdict at saturation, p50 / p99 | {run.p50_ms:.0f} / {run.p99_ms:.0f} ms | |",
+        f"| ↳ CPU per verified SMS: {_cpu(run.cpu_ms_per_sms)} | {sum(run.cpu_ms_per_sms.values()):.2f} ms | |",
+    ]
 
 
 def _cpu(by_part: dict[str, float]) -> str:
@@ -129,6 +139,8 @@ async def main(args: argparse.Namespace) -> None:
                         print(f"paced at {load.offered_per_s:,.0f}/s: p99 {load.p99_ms:.0f} ms")
                         paced.append(load)
                     sockets = await idle_sockets(deployment, args.sockets)
+        if args.redis_cluster:
+            runs.append(await _on_a_redis_cluster(Path(logs), args))
     memory = await bytes_per_pending_challenge(REDIS_URL, args.challenges)
     table = _table(raw, alone, runs, paced, memory, sockets)
     print("\n" + table)
@@ -138,6 +150,33 @@ async def main(args: argparse.Namespace) -> None:
         with RESULTS.open("a") as results:
             results.write(f"\n### {stamp} — {machine}{' — ' + args.label if args.label else ''}\n\n{table}\n")
         print(f"\nappended to {RESULTS}")
+
+
+async def _on_a_redis_cluster(logs: Path, args: argparse.Namespace) -> EndToEnd:
+    """The last end-to-end run again, on a private 3-primary Redis Cluster on this machine.
+
+    Its shards share the same two cores as everything else, so this shows what the cluster's
+    routing costs here, not what more machines would add.
+    """
+    matchers = args.matchers[-1]
+    cluster = OwnRedisCluster(logs / "redis-cluster")
+    await cluster.start()
+    try:
+        async with running(
+            logs,
+            matchers=matchers,
+            log_level=args.log_level,
+            REVOTP_REDIS_URL=cluster.url,
+            REVOTP_REDIS_CLUSTER="1",
+        ) as deployment:
+            label = f"{len(cluster.nodes) // 2}-primary cluster"
+            run = await end_to_end(
+                deployment, matchers=matchers, sms=args.sms, concurrency=args.concurrency, redis=label
+            )
+    finally:
+        await cluster.stop()
+    print(f"end to end on a Redis Cluster, {matchers} matcher(s): {run.verified_per_s:,.0f} verified/s")
+    return run
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -156,6 +195,9 @@ def _parser() -> argparse.ArgumentParser:
         help="paced runs at these shares of the raw broker rate (latency at a fixed offered load)",
     )
     parser.add_argument("--paced-s", type=float, default=3.0, help="seconds of sending per paced run")
+    parser.add_argument(
+        "--redis-cluster", action="store_true", help="also run end to end on a private Redis Cluster (3 primaries)"
+    )
     parser.add_argument("--log-level", default="info", help="REVOTP_LOG_LEVEL of the services (default: as shipped)")
     parser.add_argument("--append", action="store_true", help="append the table to benchmarks/RESULTS.md")
     parser.add_argument("--label", default="", help="a word for the appended heading (before, after, …)")

@@ -27,6 +27,7 @@ CREATE_CONCURRENCY = 32  # challenge creations in flight (and in the do-nothing 
 
 @dataclass(frozen=True)
 class EndToEnd:
+    redis: str  # what the run's Redis was: "one server", "3-primary cluster"
     matchers: int
     sms: int
     concurrency: int
@@ -49,15 +50,17 @@ def _parts(deployment: Deployment) -> dict[str, list[int]]:
 
 @contextlib.asynccontextmanager
 async def running(
-    logs: Path, *, matchers: int, log_level: str = "info", notifier: bool = True
+    logs: Path, *, matchers: int, log_level: str = "info", notifier: bool = True, **env: str
 ) -> AsyncIterator[Deployment]:
-    """Ingest, the notifier and ``matchers`` matcher processes in their own namespace, then gone."""
+    """Ingest, the notifier and ``matchers`` matcher processes in their own namespace, then gone
+    (``env``: more REVOTP_* settings, a Redis Cluster's say)."""
     deployment = Deployment(
         f"revotp-bench-{uuid.uuid4().hex[:8]}",
         logs,
         REVOTP_NUMBER_RATE_LIMIT=NUMBER_RATE_LIMIT,
         REVOTP_FEED_BLOCK_MS="1000",
         REVOTP_LOG_LEVEL=log_level,
+        **env,
     )
     try:
         services = ["ingest", *(["notifier"] if notifier else []), *(f"matcher-{n}" for n in range(1, matchers + 1))]
@@ -67,7 +70,9 @@ async def running(
         await deployment.close()
 
 
-async def end_to_end(deployment: Deployment, *, matchers: int, sms: int, concurrency: int) -> EndToEnd:
+async def end_to_end(
+    deployment: Deployment, *, matchers: int, sms: int, concurrency: int, redis: str = "one server"
+) -> EndToEnd:
     """Verified SMS per second from the first webhook to the last verdict on the socket."""
     gate = asyncio.Semaphore(CREATE_CONCURRENCY)
 
@@ -112,6 +117,7 @@ async def end_to_end(deployment: Deployment, *, matchers: int, sms: int, concurr
     await ws.close()
     latencies.sort()
     return EndToEnd(
+        redis=redis,
         matchers=matchers,
         sms=sms,
         concurrency=concurrency,

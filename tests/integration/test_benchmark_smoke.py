@@ -27,6 +27,7 @@ async def test_a_small_benchmark_run_prints_every_ratio():
         "0.005",
         "--paced-s",
         "1",
+        "--redis-cluster",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -35,7 +36,9 @@ async def test_a_small_benchmark_run_prints_every_ratio():
     table = stdout.decode()
     assert "REVOTP_NUMBER_RATE_LIMIT=" in table  # the limits in force are printed
     ratios = [float(ratio) for ratio in re.findall(r"\| (\d+\.\d\d)x(?: broker| web)? \|", table)]
-    assert len(ratios) == 7  # three raw yardsticks, ingest alone, then verified, accepted and creation
+    # Three raw yardsticks, ingest alone, verified and accepted on one Redis then on a cluster, creation.
+    assert len(ratios) == 9
+    assert "Redis 3-primary cluster" in table
     assert ratios[:3] == [1.0, 1.0, 1.0]
     assert all(ratio > 0 for ratio in ratios[3:])
     assert re.search(r"\| ↳ latency webhook → verdict at [\d,]+/s offered .* \| \d+ / \d+ / \d+ ms \|", table)
