@@ -36,8 +36,11 @@ run: install services  ## the whole pipeline in one process, configured by REVOT
 test: install services tools  ## lint, types, and every test (unit + integration), side by side
 	$(MAKE) --no-print-directory --jobs=2 --output-sync=target lint tests
 
+# The cluster test runs a dozen broker processes and five services on its own: beside the
+# parallel tests it would starve them into timeouts, so it comes after them, alone.
 tests: install services tools  ## every test, in parallel processes (no lint)
-	$(BIN)/pytest -n auto --dist worksteal
+	$(BIN)/pytest -n auto --dist worksteal -m "not clusters"
+	$(BIN)/pytest -m clusters
 
 test-cluster: install services  ## the integration tests again, on a private Redis Cluster
 	$(BIN)/python -m tests.support.redis_cluster $(BIN)/pytest -n auto --dist worksteal -m "not single_redis" tests/integration

@@ -30,6 +30,8 @@ from tests.chaos.ledger import Ledger, run_ledger
 from tests.support.rabbitmq_cluster import OwnRabbitMQCluster
 from tests.support.redis_cluster import OwnRedisCluster
 
+pytestmark = pytest.mark.clusters
+
 MATCHERS = ["matcher-1", "matcher-2"]
 NOTIFIERS = ("notifier-1", "notifier-2")
 
