@@ -18,6 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import BusyLoadingError
 
 from revotp.replay.ceiling import free_port
+from tests.support.processes import die_with_parent
 
 
 def _listening(port: int) -> bool:
@@ -155,6 +156,7 @@ class OwnRedis:
             "--logfile",
             str(self.base / "redis.log"),
             *self.options,
+            preexec_fn=die_with_parent,
         )
         await wait_listening(self.port)
         await self._wait_loaded()
