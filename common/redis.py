@@ -22,6 +22,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from common.backoff import Backoff
 from common.keyring import Keyring
 from common.names import Names
+from common.redis_packing import connection_class_for
 from common.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -119,6 +120,7 @@ _RETRY_ON: list[type[Exception]] = [RedisConnectionError, RedisTimeoutError]
 def _client(url: str, max_connections: int, socket_timeout: float | None) -> Redis:
     pool = BlockingConnectionPool.from_url(
         url,
+        connection_class=connection_class_for(url),
         max_connections=max_connections,
         timeout=POOL_WAIT_S,
         health_check_interval=10,
