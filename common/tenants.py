@@ -152,6 +152,7 @@ class TenantRegistry:
         secret = new_callback_secret()
         if not await self._redis.hsetnx(self._names.tenants, tenant_id, _new_record(tenant_id, secret)):
             raise TenantError(f"tenant {tenant_id!r} exists already")
+        await self._start_callbacks_at("0-0", tenant_id)
         return NewTenant(api_key=await self._issue(tenant_id), callback_secret=secret)
 
     async def get(self, tenant_id: str) -> TenantRecord | None:
@@ -193,6 +194,8 @@ class TenantRegistry:
         created = await self._redis.hsetnx(
             self._names.tenants, tenant_id, _new_record(tenant_id, callback_secret or new_callback_secret())
         )
+        if created:
+            await self._start_callbacks_at("0-0", tenant_id)
         if callback_secret is not None and not created:
             await self._update(
                 tenant_id, lambda record: msgspec.structs.replace(record, callback_secret=callback_secret)
@@ -316,6 +319,8 @@ class TenantRegistry:
         """Post the tenant's events to ``url`` from now on (None: only challenges that name their
         own). Returns the signing secret only when this call had to make one: a tenant created
         before every tenant got its secret at creation sees it here, once."""
+        newest = await self._redis.xrevrange(self._names.events(tenant_id), count=1)
+        await self._start_callbacks_at(text(newest[0][0]) if newest else "0-0", tenant_id)
         made = new_callback_secret()
         updated = await self._update(
             tenant_id,
@@ -324,6 +329,16 @@ class TenantRegistry:
             ),
         )
         return made if updated.callback_secret == made else None
+
+    async def _start_callbacks_at(self, event_id: str, tenant_id: str) -> None:
+        """Where the callbacks relay starts reading the tenant's log, unless it has started.
+
+        Set by whoever knows first: a new tenant's log is empty, so every event of it is
+        posted; a tenant that sets its URL is posted what follows. Left to the relay, which
+        starts at the end of a log it first sees, an event written before its first look
+        would be skipped.
+        """
+        await self._redis.set(self._names.callback_cursor(tenant_id), event_id, nx=True)
 
     async def rotate_callback_secret(self, tenant_id: str) -> str:
         """Sign the tenant's callbacks with a new secret from the next post on; return it (once)."""

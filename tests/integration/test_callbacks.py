@@ -172,6 +172,25 @@ async def test_a_failed_post_is_retried_until_answered_and_the_error_is_shown(wi
     assert (status["last_error"], status["given_up"]) == ("HTTP 500", 0)
 
 
+async def test_an_event_written_before_the_relay_first_looks_is_still_posted(
+    deploy: Callable[..., Awaitable[Pipeline]], namespace: str, receiver: Receiver
+):
+    pipeline = await deploy(**FAST_RETRIES)
+    await set_callback(pipeline, receiver.url)
+    challenge = await pipeline.create()
+    await pipeline.ingest.delete(f"/v1/challenges/{challenge['id']}", headers=bearer(ACME_KEY))
+    # Only now does a callbacks process start (a slow start, a restart, a deploy).
+    service = CallbacksService(from_env(deployment_env(namespace, **FAST_RETRIES)))
+    await service.start()
+    try:
+        await receiver.wait(lambda: len(receiver.delivered()) == 1)
+        assert receiver.delivered()[0]["challenge_id"] == challenge["id"]
+    finally:
+        await service.stop()
+        async with await aio_pika.connect(service.settings.amqp_url) as connection:
+            await delete_declared(await connection.channel(), service.settings)
+
+
 async def test_a_rotated_secret_signs_the_next_post_and_is_shown_once(with_callbacks: Any, receiver: Receiver):
     pipeline, _ = await with_callbacks()
     await set_callback(pipeline, receiver.url)
