@@ -5,8 +5,10 @@ Run it alone with ``.venv/bin/pytest tests/chaos``; ``make test`` runs it too.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -22,33 +24,43 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.chaos)
 
 
+class _Startable(Protocol):
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+@contextlib.asynccontextmanager
+async def _running(thing: _Startable) -> AsyncIterator[None]:
+    await thing.start()
+    try:
+        yield
+    finally:
+        await thing.stop()
+
+
 @pytest.fixture
 async def own_rabbitmq(tmp_path: Path) -> AsyncIterator[OwnRabbitMQ]:
     broker = OwnRabbitMQ(tmp_path / "rabbitmq")
-    await broker.start()
-    yield broker
-    await broker.stop()
+    async with _running(broker):
+        yield broker
 
 
 @pytest.fixture
 async def own_redis(tmp_path: Path) -> AsyncIterator[OwnRedis]:
     server = OwnRedis(tmp_path / "redis")
-    await server.start()
-    yield server
-    await server.stop()
+    async with _running(server):
+        yield server
 
 
 @pytest.fixture
 async def own_redis_cluster(tmp_path: Path) -> AsyncIterator[OwnRedisCluster]:
     cluster = OwnRedisCluster(tmp_path / "redis-cluster")
-    await cluster.start()
-    yield cluster
-    await cluster.stop()
+    async with _running(cluster):
+        yield cluster
 
 
 @pytest.fixture
 async def own_rabbitmq_cluster(tmp_path: Path) -> AsyncIterator[OwnRabbitMQCluster]:
     cluster = OwnRabbitMQCluster(tmp_path / "rabbitmq-cluster")
-    await cluster.start()
-    yield cluster
-    await cluster.stop()
+    async with _running(cluster):
+        yield cluster

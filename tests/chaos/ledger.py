@@ -35,6 +35,15 @@ from tests.support.queues import take_bodies
 
 CHALLENGES_PER_KIND = 75
 NOISE = 675
+# What every ledger deployment runs with: allowances the planned stream never reaches, short
+# publish timeouts so outages show as 503s, and deliveries enough to outlast every breakage.
+LEDGER_SETTINGS = {
+    "REVOTP_SENDER_RATE_LIMIT": "1000/60",
+    "REVOTP_NUMBER_RATE_LIMIT": "100000/1",
+    "REVOTP_PUBLISH_TIMEOUT_S": "2",
+    "REVOTP_PREFETCH": "8",
+    "REVOTP_MAX_DELIVERIES": "50",
+}
 CONCURRENCY = 24
 RATE_PER_S = 70  # paced, so that both restarts fall in the middle of the stream
 NUMBER = "+15550100000"

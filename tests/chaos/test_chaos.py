@@ -17,7 +17,7 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.chaos.deployment import Deployment
-from tests.chaos.ledger import Ledger, run_ledger
+from tests.chaos.ledger import LEDGER_SETTINGS, Ledger, run_ledger
 from tests.support.brokers import OwnRabbitMQ, OwnRedis
 
 MATCHERS = 3
@@ -55,11 +55,7 @@ async def deployment(own_rabbitmq: OwnRabbitMQ, own_redis: OwnRedis, tmp_path: P
         tmp_path,
         REVOTP_AMQP_URL=own_rabbitmq.url,
         REVOTP_REDIS_URL=own_redis.url,
-        REVOTP_SENDER_RATE_LIMIT="1000/60",
-        REVOTP_NUMBER_RATE_LIMIT="100000/1",
-        REVOTP_PUBLISH_TIMEOUT_S="2",
-        REVOTP_PREFETCH="8",
-        REVOTP_MAX_DELIVERIES="50",
+        **LEDGER_SETTINGS,
     )
     await deployment.start_ready("ingest", "notifier", *(f"matcher-{n}" for n in range(1, MATCHERS + 1)))
     yield deployment

@@ -26,7 +26,7 @@ from redis.asyncio import Redis
 
 from common.names import Names
 from tests.chaos.deployment import Deployment
-from tests.chaos.ledger import Ledger, run_ledger
+from tests.chaos.ledger import LEDGER_SETTINGS, Ledger, run_ledger
 from tests.support.rabbitmq_cluster import OwnRabbitMQCluster
 from tests.support.redis_cluster import OwnRedisCluster
 
@@ -48,11 +48,7 @@ async def deployment(
         REVOTP_REDIS_URL=own_redis_cluster.url,
         REVOTP_REDIS_CLUSTER="1",
         REVOTP_REDIS_WAIT_REPLICAS="1",
-        REVOTP_SENDER_RATE_LIMIT="1000/60",
-        REVOTP_NUMBER_RATE_LIMIT="100000/1",
-        REVOTP_PUBLISH_TIMEOUT_S="2",
-        REVOTP_PREFETCH="8",
-        REVOTP_MAX_DELIVERIES="50",
+        **LEDGER_SETTINGS,
     )
     await deployment.start_ready("ingest", *NOTIFIERS, *MATCHERS)
     yield deployment

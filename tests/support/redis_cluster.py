@@ -146,14 +146,6 @@ class OwnRedisCluster:
         port, _ = counts.most_common(1)[0]
         return next(node for node in self.nodes if node.port == port)
 
-    async def keys_per_primary(self, prefix: str) -> list[int]:
-        counts = []
-        for node in self.nodes:
-            async with Redis.from_url(node.url) as client:
-                if (await client.info("replication"))["role"] == "master":
-                    counts.append(sum([1 async for _ in client.scan_iter(match=f"{prefix}*", count=1000)]))
-        return counts
-
 
 async def _run_against_a_cluster(command: list[str]) -> int:
     """Start a private cluster, run ``command`` with REDIS_URL naming it, stop the cluster."""
