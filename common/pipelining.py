@@ -114,13 +114,14 @@ class SharedPipeline:
             if not self._wait_replicas:
                 return list(await pipe.execute(raise_on_error=False))
             servers = self._servers_of(commands)
-            for server in dict.fromkeys(servers):
+            written_to = list(dict.fromkeys(servers))  # each server once, in order
+            for server in written_to:
                 wait = ("WAIT", self._wait_replicas, WAIT_REPLICAS_TIMEOUT_MS)
                 pipe.execute_command(*wait, **({"target_nodes": server} if server is not None else {}))
             replies = list(await pipe.execute(raise_on_error=False))
         confirmed = {
             server: isinstance(count, int) and count >= self._wait_replicas
-            for server, count in zip(dict.fromkeys(servers), replies[len(commands) :], strict=True)
+            for server, count in zip(written_to, replies[len(commands) :], strict=True)
         }
         return [
             reply

@@ -23,7 +23,8 @@ class HiredisPacking:
 
     def pack_command(self, *args: EncodableT) -> list[bytes]:
         name = args[0]
-        if isinstance(name, str | bytes) and (" " not in name if isinstance(name, str) else b" " not in name):
+        one_word = (isinstance(name, str) and " " not in name) or (isinstance(name, bytes) and b" " not in name)
+        if one_word:
             try:
                 return [hiredis.pack_command(args)]  # type: ignore[arg-type]  # its stub types a 1-tuple
             except (TypeError, UnicodeEncodeError):

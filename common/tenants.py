@@ -139,11 +139,10 @@ class TenantRegistry:
             (f"{namespace}:api-keys", self._names.api_keys),
             (f"{namespace}:number-owners", self._names.number_owners),
         ):
-            if await self._redis.exists(old):
-                try:
-                    await self._redis.renamenx(old, new)
-                except ResponseError:  # another process moved it first
-                    continue
+            try:
+                await self._redis.renamenx(old, new)
+            except ResponseError:  # no such key: moved by another process, or never written
+                continue
 
     # --- tenants ---------------------------------------------------------------------------
     async def create(self, tenant_id: str) -> NewTenant:
