@@ -1,10 +1,16 @@
-"""Suite-wide settings: how many parallel workers ``pytest -n auto`` starts."""
+"""Suite-wide settings: how many parallel workers ``pytest -n auto`` starts, and hypothesis's."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+from hypothesis import settings
+
+# No per-example deadline: a timing assertion, which on a loaded two-core machine failed a
+# packing example that takes 0.2 ms once in 300 ms. Speed is the benchmarks' business.
+settings.register_profile("revotp", deadline=None)
+settings.load_profile("revotp")
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
