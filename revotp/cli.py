@@ -13,9 +13,13 @@ import sys
 from collections.abc import Coroutine, Sequence
 from typing import Any, cast
 
+import aiohttp
+from aio_pika.exceptions import AMQPError
+from redis.exceptions import RedisError
+
 from common import logging as revotp_logging
 from common.runtime import ConfigurationCheck, Service, load_settings, run, serve_until_signalled
-from revotp import demo, tools
+from revotp import dead_letters, demo, tools
 from revotp.replay import arguments as replay_arguments
 
 
@@ -73,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     numbers.add_argument("tenant_id")
     numbers.add_argument("numbers", nargs="*", help="E.164 numbers, not in REVOTP_VIRTUAL_NUMBERS")
     tools.add_arguments(commands)
+    dead_letters.add_arguments(commands)
     replay_arguments.add_arguments(commands)
     return parser
 
@@ -82,7 +87,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     loaded = [_load(name) for name in _SERVICES.get(args.command, [])]
     checks = [check for _, check in loaded if check is not None]
     settings = load_settings(checks, demo.settings if args.command == "demo" else None)
-    revotp_logging.configure(json=settings.log_json, level=settings.log_level)
+    # A tool says what went wrong in one line of its own; the services' retry logs would bury it.
+    quiet = not loaded and args.command != "replay" and "REVOTP_LOG_LEVEL" not in settings.env
+    revotp_logging.configure(json=settings.log_json, level="critical" if quiet else settings.log_level)
     if args.command == "matcher" and args.burst:
         from matcher.app import burst
 
@@ -99,13 +106,33 @@ def main(argv: Sequence[str] | None = None) -> None:
         except KeyboardInterrupt:
             sys.exit("revotp replay: interrupted; no report")
     elif args.command == "tenant":
-        sys.exit(run_tool(tools.manage_tenant(settings, args)))
+        sys.exit(run_tool(tools.manage_tenant(settings, args), args.command))
+    elif args.command == "dead-letters":
+        sys.exit(run_tool(dead_letters.run(settings, args), args.command))
     else:
-        sys.exit(run_tool(tools.run(settings, args)))
+        sys.exit(run_tool(tools.run(settings, args), args.command))
 
 
-def run_tool(coroutine: Coroutine[Any, Any, int]) -> int:
-    return asyncio.run(coroutine)
+def run_tool(coroutine: Coroutine[Any, Any, int], name: str = "") -> int:
+    """Run a tool; a service it cannot reach ends it with one line naming what failed, not a traceback."""
+    try:
+        return asyncio.run(coroutine)
+    except UNREACHABLE as exc:
+        sys.exit(f"revotp {name}: {_unreachable(exc)}")
+
+
+# What a tool raises when RabbitMQ, Redis or a revotp process does not answer.
+UNREACHABLE = (OSError, AMQPError, RedisError, aiohttp.ClientError)
+
+
+def _unreachable(exc: BaseException) -> str:
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"cannot reach {exc.host}:{exc.port} ({exc.os_error.strerror or exc.os_error})"
+    if isinstance(exc, RedisError):
+        return f"Redis: {exc}"
+    if isinstance(exc, AMQPError):
+        return f"RabbitMQ: {exc}"
+    return f"{type(exc).__name__}: {exc}"
 
 
 if __name__ == "__main__":
