@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable, Mapping
 import prometheus_client
 from aiohttp import web
 
+from common.metrics import DEPENDENCY_UP, read_all, read_at_scrape
 from common.version import VERSION
 from common.web import json_response
 
@@ -23,23 +24,15 @@ def add_health_routes(
     """Register the routes; ``checks`` is called per request, so it sees late-bound resources.
 
     ``/metrics`` shows the process's one registry: where several services share a process
-    (``revotp all``), only one of them serves it.
+    (``revotp all``), only one of them serves it, after every service's scrape-time readers
+    ran (``common/metrics.py``), this app's readiness checks among them.
     """
 
     async def healthz(_: web.Request) -> web.Response:
         return json_response({"status": "ok", "version": VERSION})
 
     async def readyz(_: web.Request) -> web.Response:
-        results: dict[str, str] = {}
-        for name, check in checks().items():
-            try:
-                await asyncio.wait_for(check(), CHECK_TIMEOUT_S)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; the reason is reported
-                results[name] = f"down: {type(exc).__name__}"
-            else:
-                results[name] = "ok"
+        results = await run_checks(checks())
         ready = all(result == "ok" for result in results.values())
         response = json_response(
             {"status": "ready" if ready else "not_ready", "checks": results}, status=200 if ready else 503
@@ -48,7 +41,14 @@ def add_health_routes(
             response.headers["Retry-After"] = "2"
         return response
 
+    async def dependencies_up() -> None:
+        for name, result in (await run_checks(checks())).items():
+            DEPENDENCY_UP.labels(name).set(1 if result == "ok" else 0)
+
+    read_at_scrape(app, dependencies_up)
+
     async def metrics(_: web.Request) -> web.Response:
+        await read_all()
         body = prometheus_client.generate_latest(prometheus_client.REGISTRY)
         return web.Response(body=body, headers={"Content-Type": prometheus_client.CONTENT_TYPE_LATEST})
 
@@ -56,3 +56,19 @@ def add_health_routes(
     app.router.add_get("/readyz", readyz)
     if serve_metrics:
         app.router.add_get("/metrics", metrics)
+
+
+async def run_checks(checks: Mapping[str, ReadinessCheck]) -> dict[str, str]:
+    """Each check's result, side by side: "ok", or "down: <why>"."""
+
+    async def run_one(check: ReadinessCheck) -> str:
+        try:
+            await asyncio.wait_for(check(), CHECK_TIMEOUT_S)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"; the reason is reported
+            return f"down: {type(exc).__name__}"
+        return "ok"
+
+    results = await asyncio.gather(*(run_one(check) for check in checks.values()))
+    return dict(zip(checks, results, strict=True))

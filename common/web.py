@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import Mapping
 from typing import TypeVar
 
@@ -16,6 +17,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from common.errors import Conflict, InvalidInput, MalformedInput, Refusal
 from common.json_input import JSON_INPUT_ERRORS
+from common.metrics import observe_request
 
 log = structlog.get_logger(__name__)
 
@@ -84,12 +86,13 @@ def require_content_type(request: web.Request, *expected: str) -> None:
 @web.middleware
 async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     """What every request gets, in one layer: its id bound to every log line and echoed back,
-    a declared body over the limit refused before a byte of it is read, and every error as
-    the JSON envelope, so nothing escapes as a bare 500.
+    a declared body over the limit refused before a byte of it is read, every error as the
+    JSON envelope, so nothing escapes as a bare 500, and its route, status and time counted.
 
     One layer, not three: each layer's frame lives as long as its request, and a websocket's
     request lives as long as the socket.
     """
+    started = time.perf_counter()
     request_id = request.headers.get("X-Request-Id", "")[:64] or secrets.token_hex(16)
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -103,6 +106,8 @@ async def edge(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = _error_response(request, exc)
     if not response.prepared:
         response.headers["X-Request-Id"] = request_id
+    if not isinstance(response, web.WebSocketResponse):  # a socket's "duration" is its lifetime
+        observe_request(request, response.status, time.perf_counter() - started)
     return response
 
 

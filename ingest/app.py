@@ -12,6 +12,7 @@ from common.amqp import connect_amqp, declare_topology
 from common.clock import Clock, now_ms
 from common.closing import bounded
 from common.health import ReadinessCheck, add_health_routes
+from common.metrics import read_at_scrape, read_queue_depths
 from common.names import Names
 from common.publisher import Publisher
 from common.resources import redis_ctx
@@ -97,4 +98,5 @@ def create_app(settings: Settings, *, serve_metrics: bool = True, clock: Clock =
         return {"redis": app[keys.RESOURCES].redis.ping, "rabbitmq": amqp}
 
     add_health_routes(app, checks, serve_metrics=serve_metrics)
+    read_at_scrape(app, lambda: read_queue_depths(app.get(keys.AMQP), Names(settings.namespace)))
     return app

@@ -7,6 +7,8 @@ import asyncio
 from aiohttp import web
 
 from common.health import ReadinessCheck, add_health_routes
+from common.metrics import read_at_scrape, read_queue_depths
+from common.names import Names
 from common.runtime import start_app
 from common.settings import Settings
 from common.web import middlewares
@@ -52,4 +54,5 @@ def create_health_app(worker: Worker, *, serve_metrics: bool = True) -> web.Appl
         return {"redis": redis, "rabbitmq": rabbitmq}
 
     add_health_routes(app, checks, serve_metrics=serve_metrics)
+    read_at_scrape(app, lambda: read_queue_depths(worker.connection, Names(worker.settings.namespace)))
     return app

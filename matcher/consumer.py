@@ -30,7 +30,7 @@ from common.publisher import BrokerUnavailable, Publisher
 from common.redis import TRANSIENT_ERRORS
 from matcher.assembly import PartAssembler
 from matcher.judge import Judge, Judgement
-from matcher.metrics import PROCESS_SECONDS, SMS_PROCESSED, VERDICTS
+from matcher.metrics import PROCESS_SECONDS, SMS_PROCESSED, VERDICT_LATENCY, VERDICTS
 
 log = structlog.get_logger(__name__)
 
@@ -111,6 +111,7 @@ class SmsConsumer:
             log.info("sms_part_kept", part=sms.part.number if sms.part else None)
             return
         PROCESS_SECONDS.observe(elapsed)
+        VERDICT_LATENCY.observe(max(time.time() * 1000 - sms.accepted_at_ms, 0) / 1000)
         SMS_PROCESSED.labels(outcome=judgement.outcome).inc()
         for verdict in judgement.verdicts:
             if verdict.event_id:

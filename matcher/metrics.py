@@ -11,3 +11,13 @@ FUNNEL = Counter(
     "SMS received and challenges verified, per tenant (common/funnel.py)",
     ["tenant", "step"],
 )
+VERDICT_LATENCY = Histogram(
+    "revotp_matcher_verdict_latency_seconds",
+    "From ingest accepting an SMS to its verdict committed (queue wait included)",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+EXPIRY_LAG = Histogram(
+    "revotp_matcher_expiry_lag_seconds",
+    "From the end of an expiry slot to its sweep (the grace period included)",
+    buckets=(0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 300.0),
+)

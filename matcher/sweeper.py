@@ -11,13 +11,14 @@ import asyncio
 import structlog
 
 from common.backoff import Backoff
+from common.challenge_ids import slot_end_ms
 from common.challenges import Status
 from common.clock import Clock, now_ms
 from common.redis import TRANSIENT_ERRORS
 from common.store import ChallengeStore
 from matcher.assembly import PartAssembler
 from matcher.judge import Judge
-from matcher.metrics import EXPIRED, SMS_PROCESSED
+from matcher.metrics import EXPIRED, EXPIRY_LAG, SMS_PROCESSED
 
 log = structlog.get_logger(__name__)
 
@@ -87,3 +88,4 @@ class Sweeper:
             log.info("challenge_expired", challenge_id=challenge.id, tenant_id=tenant_id)
         await self._store.leave_routes(challenges)
         await self._store.forget_slot(tenant_id, slot)
+        EXPIRY_LAG.observe(max(now - slot_end_ms(slot), 0) / 1000)

@@ -8,12 +8,14 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from common.health import ReadinessCheck, add_health_routes
+from common.metrics import read_at_scrape
 from common.resources import redis_ctx
 from common.runtime import serve_app
 from common.settings import Settings
 from common.web import middlewares
 from notifier import keys
 from notifier.hub import Hub
+from notifier.metrics import SEND_QUEUE, SEND_QUEUE_LONGEST
 from notifier.routes import setup_routes
 from notifier.sockets import OpenSockets
 
@@ -49,4 +51,11 @@ def create_app(settings: Settings, *, serve_metrics: bool = True) -> web.Applica
         return {"redis": app[keys.RESOURCES].redis.ping}
 
     add_health_routes(app, checks, serve_metrics=serve_metrics)
+
+    async def send_queues() -> None:
+        queued = app[keys.HUB].queued() if keys.HUB in app else []
+        SEND_QUEUE.set(sum(queued))
+        SEND_QUEUE_LONGEST.set(max(queued, default=0))
+
+    read_at_scrape(app, send_queues)
     return app

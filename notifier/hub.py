@@ -83,6 +83,9 @@ class Subscription:
         self._entries.append(entry)
         self.on_entry()
 
+    def __len__(self) -> int:
+        return len(self._entries) if self._entries else 0
+
     @property
     def has_entries(self) -> bool:
         return bool(self._entries)
@@ -165,6 +168,10 @@ class Hub:
             if not feed.subscribers and self._feeds.get(tenant_id) is feed:
                 del self._feeds[tenant_id]
                 self._retire(feed)
+
+    def queued(self) -> list[int]:
+        """Entries waiting in each tenant socket's mailbox."""
+        return [len(subscription) for feed in self._feeds.values() for subscription in feed.subscribers]
 
     def _retire(self, feed: TenantFeed) -> None:
         feed.stop()

@@ -97,9 +97,7 @@ async def _dead_letter_by_hand(amqp: Any, names: Names, *, fail: int, poison: by
 
 
 async def _tool(settings: Settings, *args: str) -> tuple[int, list[dict[str, Any]], str]:
-    code, out, err = await run_revotp(
-        {**os.environ, **deployment_env(settings.namespace)}, "dead-letters", *args
-    )
+    code, out, err = await run_revotp({**os.environ, **deployment_env(settings.namespace)}, "dead-letters", *args)
     return code, [json.loads(line) for line in out.splitlines()], err
 
 
@@ -116,20 +114,24 @@ async def test_the_dead_letters_tool_lists_shows_replays_and_purges(
     assert code == 0
     by_reason = {entry["reason"]: entry for entry in listed}
     assert set(by_reason) == {"poison_body", "deliveries_exhausted"}, listed
-    assert by_reason["poison_body"]["id"] == "poison-1" and by_reason["poison_body"]["sms"] == 0
+    assert by_reason["poison_body"]["id"] == "poison-1"
+    assert by_reason["poison_body"]["sms"] == 0
     assert by_reason["poison_body"]["problem"]
     exhausted = by_reason["deliveries_exhausted"]
-    assert exhausted["sms"] == 1 and exhausted["from_queue"] == names.inbound_queue
+    assert exhausted["sms"] == 1
+    assert exhausted["from_queue"] == names.inbound_queue
 
     code, shown, _ = await _tool(settings, "show", exhausted["id"])
     (details,) = shown
-    assert code == 0 and details["messages"][0]["from"] == PHONE
+    assert code == 0
+    assert details["messages"][0]["from"] == PHONE
     assert challenge["code"] not in json.dumps(details), "a code stays masked unless asked for"
     _, revealed, _ = await _tool(settings, "show", exhausted["id"], "--reveal-text")
     assert revealed[0]["messages"][0]["text"] == f"my code {challenge['code']}"
 
     code, _, err = await _tool(settings, "replay", "no-such-id")
-    assert code == 1 and "no dead letter with id no-such-id" in err
+    assert code == 1
+    assert "no dead letter with id no-such-id" in err
 
     ws = await pipeline.ready_socket()
     worker = Worker(settings)
@@ -154,4 +156,5 @@ async def test_the_dead_letters_tool_says_in_one_line_when_the_broker_is_unreach
     env = {**os.environ, **deployment_env(settings.namespace), "REVOTP_AMQP_URL": "amqp://guest:guest@127.0.0.1:1/"}
     code, out, err = await run_revotp(env, "dead-letters", "list")
     assert (code, out) == (1, "")
-    assert err.strip().splitlines() == [err.strip()] and err.startswith("revotp dead-letters: RabbitMQ:"), err
+    assert err.strip().splitlines() == [err.strip()], err
+    assert err.startswith("revotp dead-letters: RabbitMQ:"), err
