@@ -45,7 +45,7 @@ tests: install services tools  ## every test, in parallel processes (no lint)
 test-cluster: install services  ## the integration tests again, on a private Redis Cluster
 	$(BIN)/python -m tests.support.redis_cluster $(BIN)/pytest -n auto --dist worksteal -m "not single_redis" tests/integration
 
-unit: install  ## only the tests that need no services
+unit: install tools  ## only the tests that need no services (promtool checks the alert rules)
 	$(BIN)/pytest -m "not services"
 
 lint: install  ## ruff and mypy
