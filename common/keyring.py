@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -24,12 +26,16 @@ def _derive(root: bytes, label: str) -> bytes:
 
 
 class Keyring:
-    def __init__(self, root_secret: bytes) -> None:
-        if len(root_secret) < 16:
+    """Everything keyed by the server secret; ``previous`` secrets (a rotation's grace period)
+    still verify what they keyed, and key nothing new."""
+
+    def __init__(self, root_secret: bytes, previous: Sequence[bytes] = ()) -> None:
+        if any(len(secret) < 16 for secret in (root_secret, *previous)):
             raise ValueError("the server secret must be at least 16 bytes")
         self._code_key = _derive(root_secret, "revotp code hash v1")
         self._watch_key = _derive(root_secret, "revotp watch token v1")
         self._seal = AESGCM(_derive(root_secret, "revotp seal v1"))
+        self._previous = [Keyring(secret) for secret in previous]
 
     def code_hash(self, tenant_id: str, phone: str, code: str) -> bytes:
         """Keyed hash of a code; the tenant and phone make equal codes hash apart.
@@ -38,6 +44,12 @@ class Keyring:
         attacker lacks, and every pending challenge keeps one in Redis."""
         message = _SEP.join((tenant_id, phone, code)).encode()
         return hmac.new(self._code_key, message, hashlib.sha256).digest()[:CODE_HASH_BYTES]
+
+    def candidate_hash(self, tenant_id: str, phone: str, code: str) -> bytes:
+        """A code an SMS offers, hashed under the current secret and then each previous one,
+        concatenated: the atomic step matches it against a stored hash made under any of them."""
+        own = self.code_hash(tenant_id, phone, code)
+        return own + b"".join(keyring.code_hash(tenant_id, phone, code) for keyring in self._previous)
 
     def watch_token(self, tenant_id: str, challenge_id: str) -> str:
         """``<tenant>.<mac>``: opens the event socket of one challenge and nothing else."""
@@ -48,8 +60,11 @@ class Keyring:
         tenant_id, _, mac = token.rpartition(".")
         if not tenant_id or not mac or not token.isascii():  # a token we issued is ASCII
             return None
-        expected = self._watch_mac(tenant_id, challenge_id)
-        return tenant_id if hmac.compare_digest(mac.encode(), expected.encode()) else None
+        for keyring in (self, *self._previous):
+            expected = keyring._watch_mac(tenant_id, challenge_id)
+            if hmac.compare_digest(mac.encode(), expected.encode()):
+                return tenant_id
+        return None
 
     def _watch_mac(self, tenant_id: str, challenge_id: str) -> str:
         message = _SEP.join((tenant_id, challenge_id)).encode()
@@ -60,7 +75,13 @@ class Keyring:
         return nonce + self._seal.encrypt(nonce, plaintext, context.encode())
 
     def unseal(self, sealed: bytes, context: str) -> bytes:
-        return self._seal.decrypt(sealed[:12], sealed[12:], context.encode())
+        """The plaintext, sealed under the current secret or a previous one; InvalidTag otherwise."""
+        for keyring in (self, *self._previous):
+            try:
+                return keyring._seal.decrypt(sealed[:12], sealed[12:], context.encode())
+            except InvalidTag:
+                continue
+        raise InvalidTag
 
 
 def api_key_digest(api_key: str) -> str:

@@ -158,7 +158,7 @@ async def load_keyring(redis: RedisClient, settings: Settings, names: Names) -> 
     use only and says so at start.
     """
     if settings.secret_key:
-        return Keyring(settings.secret_key.encode())
+        return Keyring(settings.secret_key.encode(), [key.encode() for key in settings.previous_secret_keys])
     await redis.set(names.server_key, secrets.token_hex(32), nx=True)
     stored = await redis.get(names.server_key)
     log.warning(

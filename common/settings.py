@@ -17,7 +17,7 @@ PREFIX = "REVOTP_"
 NAMESPACE_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 # Settings whose environment value is a comma-separated list.
-_LIST_FIELDS = frozenset({"virtual_numbers", "bootstrap_tenants"})
+_LIST_FIELDS = frozenset({"virtual_numbers", "bootstrap_tenants", "previous_secret_keys"})
 
 
 class SettingsError(ValueError):
@@ -68,6 +68,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     page_url: str = ""
     # Root of every keyed hash and token. Unset: generated once and kept in Redis (dev only).
     secret_key: str = ""
+    # Secrets replaced by REVOTP_SECRET_KEY that still verify what they keyed (docs/runbook.md).
+    previous_secret_keys: tuple[str, ...] = ()
     insecure_no_signatures: bool = False
     # The notifier serves /demo, which creates challenges as the first bootstrap tenant and posts
     # signed "SMS" to ingest on this host. Local demos only: `revotp demo` turns it on.
@@ -146,6 +148,10 @@ def _check_ranges(settings: Settings) -> None:
         raise SettingsError("REVOTP_REDIS_WAIT_REPLICAS must be 0 or more")
     if settings.secret_key and len(settings.secret_key.encode()) < 16:
         raise SettingsError("REVOTP_SECRET_KEY must be at least 16 bytes (or unset, for local use only)")
+    if settings.previous_secret_keys and not settings.secret_key:
+        raise SettingsError("REVOTP_PREVIOUS_SECRET_KEYS needs REVOTP_SECRET_KEY: the secret that replaced them")
+    if any(len(key.encode()) < 16 for key in settings.previous_secret_keys):
+        raise SettingsError("each of REVOTP_PREVIOUS_SECRET_KEYS must be at least 16 bytes")
     if settings.log_level.lower() not in _LOG_LEVELS:
         raise SettingsError(f"REVOTP_LOG_LEVEL must be one of {', '.join(sorted(_LOG_LEVELS))}")
     if settings.default_region.upper() not in phonenumbers.SUPPORTED_REGIONS:

@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Awaitable, Callable
 
 import msgspec
+from cryptography.exceptions import InvalidTag
 
 from common.errors import Conflict, InvalidInput, MalformedInput
 from common.keyring import Keyring
@@ -64,4 +65,11 @@ class IdempotencyCache:
             raise InvalidInput("idempotency_key_reused", "this Idempotency-Key was used with another request body")
         if record.sealed is None:
             raise Conflict("idempotency_in_progress", "a request with this Idempotency-Key is still running")
-        return self._keyring.unseal(record.sealed, redis_key)
+        try:
+            return self._keyring.unseal(record.sealed, redis_key)
+        except InvalidTag:
+            # Sealed under a server secret no longer held (rotated without a grace period).
+            raise Conflict(
+                "idempotency_replay_unavailable",
+                "the first response to this Idempotency-Key can no longer be replayed; use a new key",
+            ) from None

@@ -81,7 +81,7 @@ class Judge:
 
         async def apply(tenant_id: str, mode: MatchMode) -> MatchResult:
             hashes = {
-                spec: [self._keyring.code_hash(tenant_id, sender, code) for code in codes]
+                spec: [self._keyring.candidate_hash(tenant_id, sender, code) for code in codes]
                 for spec, codes in candidates.items()
             }
             return await self._store.match(

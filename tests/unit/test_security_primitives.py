@@ -68,3 +68,15 @@ def test_alphanumeric_codes_are_spread_over_every_symbol_at_every_place():
     codes = [generate_code(4, Alphabet.ALPHANUMERIC) for _ in range(20_000)]
     for place in range(4):
         assert {code[place] for code in codes} == set(Alphabet.ALPHANUMERIC.symbols)
+
+
+def test_a_previous_secret_still_verifies_what_it_keyed_and_keys_nothing_new():
+    old = Keyring(b"o" * 32)
+    rotated = Keyring(b"n" * 32, previous=[b"o" * 32])
+    stored_before = old.code_hash("acme", "+33612345678", "483920")
+    candidate = rotated.candidate_hash("acme", "+33612345678", "483920")
+    assert candidate == rotated.code_hash("acme", "+33612345678", "483920") + stored_before
+    assert rotated.code_hash("acme", "+33612345678", "483920") != stored_before, "new hashes use the new secret"
+    assert rotated.watch_tenant(old.watch_token("acme", "ch_a"), "ch_a") == "acme"
+    assert Keyring(b"n" * 32).watch_tenant(old.watch_token("acme", "ch_a"), "ch_a") is None
+    assert rotated.unseal(old.seal(b"first response", "ctx"), "ctx") == b"first response"
