@@ -5,21 +5,29 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: help install services tools demo run test tests test-cluster lint format unit clean
+.PHONY: help install lock services tools demo run test tests test-cluster lint format unit clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
 install: $(VENV)/.installed  ## virtualenv with revotp and its test tools
 
-# uv installs the same packages as pip in a few seconds instead of half a minute; where uv
-# cannot be fetched, pip does the install. Bytecode is compiled at install, as pip does: with
+# Every dependency comes from requirements/test.txt, pinned and hash-checked (the image installs
+# requirements/runtime.txt the same way); `make lock` renews both from pyproject.toml. uv installs
+# the same packages as pip in a few seconds instead of half a minute; where uv cannot be
+# fetched, pip does the install. Bytecode is compiled at install, as pip does: with
 # PYTHONDONTWRITEBYTECODE set, every test subprocess would otherwise compile its imports anew.
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml requirements/test.txt
 	$(PYTHON) -m venv $(VENV)
-	( $(BIN)/pip install --quiet uv && $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -e '.[test]' ) \
-		|| $(BIN)/pip install --quiet -e '.[test]'
+	( $(BIN)/pip install --quiet uv \
+	  && $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python --require-hashes -r requirements/test.txt \
+	  && $(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python --no-deps -e . ) \
+	|| ( $(BIN)/pip install --quiet --require-hashes -r requirements/test.txt && $(BIN)/pip install --quiet --no-deps -e . )
 	touch $@
+
+lock: install  ## pin every dependency, with hashes, from pyproject.toml (requirements/*.txt)
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --generate-hashes --quiet -o requirements/runtime.txt
+	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --generate-hashes --quiet -o requirements/test.txt
 
 services:  ## start RabbitMQ and Redis unless they already listen
 	bin/ensure-services

@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     numbers.add_argument("numbers", nargs="*", help="E.164 numbers, not in REVOTP_VIRTUAL_NUMBERS")
     tools.add_arguments(commands)
     dead_letters.add_arguments(commands)
+    commands.add_parser(
+        "healthcheck", help="exit 0 when every revotp service listening here is ready (the image's probe)"
+    )
     replay_arguments.add_arguments(commands)
     return parser
 
@@ -107,6 +110,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             sys.exit("revotp replay: interrupted; no report")
     elif args.command == "tenant":
         sys.exit(run_tool(tools.manage_tenant(settings, args), args.command))
+    elif args.command == "healthcheck":
+        from revotp import healthcheck
+
+        sys.exit(healthcheck.run(settings))
     elif args.command == "dead-letters":
         sys.exit(run_tool(dead_letters.run(settings, args), args.command))
     else:

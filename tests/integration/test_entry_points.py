@@ -14,14 +14,14 @@ import sys
 import time
 from asyncio.subprocess import Process
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import aiohttp
 import pytest
 
 from revotp.replay.ceiling import free_port
 from tests.integration.conftest import deployment_env
-from tests.support.processes import run_revotp
+from tests.support.processes import ServiceProcess, run_revotp
 
 SERVICES = {
     "ingest": "REVOTP_INGEST_PORT",
@@ -114,3 +114,22 @@ async def test_all_in_one_process_serves_its_one_registry_once(namespace: str, c
     exported = set(re.findall(r"^revotp_([a-z]+)_", served["REVOTP_INGEST_PORT"], flags=re.MULTILINE))
     assert exported == set(SERVICES)
     assert {status for status, _ in answers.values()} == {200, 404}
+
+
+async def test_the_image_healthcheck_follows_whichever_service_runs(namespace: str, cleanup: None, tmp_path: Any):
+    """The Dockerfile's probe: the listening service's /readyz decides; none listening is unhealthy."""
+    unused = {variable: str(free_port()) for variable in SERVICES.values()}
+    env = {**os.environ, **deployment_env(namespace), **unused}
+    assert await run_revotp(env, "healthcheck") == (
+        1,
+        "",
+        "revotp healthcheck: no revotp service listens on this machine\n",
+    )
+    matcher = ServiceProcess(
+        "matcher", {**deployment_env(namespace), **unused}, "REVOTP_MATCHER_PORT", str(tmp_path / "m.log")
+    )
+    try:
+        await matcher.wait_ready()
+        assert await run_revotp({**env, "REVOTP_MATCHER_PORT": str(matcher.port)}, "healthcheck") == (0, "", "")
+    finally:
+        assert matcher.terminate() == 0
