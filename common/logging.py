@@ -75,3 +75,15 @@ def configure(*, json: bool | None = None, level: str = "info") -> None:
     # aio-pika/aiormq narrate every reconnect attempt at INFO; keep their warnings only.
     for noisy in ("aio_pika", "aiormq"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+
+
+_said: set[tuple[object, ...]] = set()
+
+
+def first_time(*what: object) -> bool:
+    """True the first time this process reports ``what``: `revotp all` runs four services in one
+    process, and their shared startup steps would each say the same line."""
+    if what in _said:
+        return False
+    _said.add(what)
+    return True

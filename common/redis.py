@@ -21,6 +21,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from common.backoff import Backoff
 from common.keyring import Keyring
+from common.logging import first_time
 from common.names import Names
 from common.redis_packing import connection_class_for
 from common.settings import Settings
@@ -103,11 +104,12 @@ async def connect_redis(
             log.warning("redis_unreachable", attempt=attempt, of=attempts, error=str(exc), retry_in_s=delay)
             await asyncio.sleep(delay)
         else:
-            log.info(
-                "redis_connected",
-                cluster=cluster,
-                nodes=len(client.get_nodes()) if isinstance(client, RedisCluster) else 1,
-            )
+            if first_time("redis_connected", url):
+                log.info(
+                    "redis_connected",
+                    cluster=cluster,
+                    nodes=len(client.get_nodes()) if isinstance(client, RedisCluster) else 1,
+                )
             return client
     raise AssertionError("unreachable")
 
@@ -161,7 +163,8 @@ async def load_keyring(redis: RedisClient, settings: Settings, names: Names) -> 
         return Keyring(settings.secret_key.encode(), [key.encode() for key in settings.previous_secret_keys])
     await redis.set(names.server_key, secrets.token_hex(32), nx=True)
     stored = await redis.get(names.server_key)
-    log.warning(
-        "secret_key_unset", detail="using a generated secret kept in Redis; set REVOTP_SECRET_KEY in production"
-    )
+    if first_time("secret_key_unset"):
+        log.warning(
+            "secret_key_unset", detail="using a generated secret kept in Redis; set REVOTP_SECRET_KEY in production"
+        )
     return Keyring(text(stored).encode())

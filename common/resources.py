@@ -10,6 +10,7 @@ from aiohttp import web
 
 from common.closing import bounded
 from common.keyring import Keyring
+from common.logging import first_time
 from common.names import Names
 from common.pipelining import SharedPipeline
 from common.redis import REPLY_TIMEOUT_S, RedisClient, connect_redis, load_keyring
@@ -73,7 +74,8 @@ async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
     if not settings.redis_cluster:
         await resources.tenants.adopt_untagged_keys()
     for tenant_id in await resources.tenants.bootstrap(settings.bootstrap_tenants):
-        log.info("tenant_bootstrapped", tenant_id=tenant_id)
+        if first_time("tenant_bootstrapped", tenant_id):
+            log.info("tenant_bootstrapped", tenant_id=tenant_id)
     app[RESOURCES] = resources
     yield
     await bounded(resources.close(), "close_redis")

@@ -112,6 +112,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """The notifier's public base URL, where end users open the verify page."""
         return (self.page_url or f"http://{self.host}:{self.notifier_port}").rstrip("/")
 
+    def local_url(self, port: int) -> str:
+        """A revotp server on this machine, as a tool beside it reaches it (0.0.0.0 is no address)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104 - compared, not bound
+        return f"http://{host}:{port}"
+
     def provider_option(self, provider: str, option: str) -> str:
         """``REVOTP_<PROVIDER>_<OPTION>``, empty when unset (``android-sms-gateway`` → ``ANDROID_SMS_GATEWAY``)."""
         name = f"{PREFIX}{provider.upper().replace('-', '_')}_{option.upper()}"

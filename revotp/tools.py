@@ -24,7 +24,7 @@ def add_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     sms.add_argument("--text", required=True)
     sms.add_argument("--to", help="virtual number (default: the first configured)")
     sms.add_argument("--id", help="provider message id (default: random)")
-    sms.add_argument("--url", help="ingest base URL (default: REVOTP_PUBLIC_URL)")
+    sms.add_argument("--url", help="ingest base URL (default: from REVOTP_HOST and REVOTP_INGEST_PORT)")
     watch = commands.add_parser("watch", help="print a tenant's events as they arrive")
     watch.add_argument("--api-key", required=True)
     watch.add_argument("--after", help="resume after this cursor")
@@ -82,18 +82,36 @@ async def send_sms(settings: Settings, args: argparse.Namespace) -> int:
     headers = {"Content-Type": "application/json", "X-Revotp-Timestamp": str(timestamp)}
     if secret:
         headers["X-Revotp-Signature"] = sign(secret, timestamp, body)
-    url = (args.url or settings.public_url).rstrip("/") + "/v1/inbound/generic"
+    url = (args.url or settings.local_url(settings.ingest_port)).rstrip("/") + "/v1/inbound/generic"
     async with aiohttp.ClientSession() as session, session.post(url, data=body, headers=headers) as response:
-        print(response.status, await response.text())
-        return 0 if response.status < 300 else 1
+        answer = await response.text()
+        if response.status >= 300:
+            return refused("sms", response.status, answer)
+        print(response.status, answer)
+        return 0
 
 
 async def watch(settings: Settings, args: argparse.Namespace) -> int:
-    base = args.url or f"http://{settings.host}:{settings.notifier_port}"
+    base = args.url or settings.local_url(settings.notifier_port)
     params = {"after": args.after} if args.after else {}
     headers = {"Authorization": f"Bearer {args.api_key}"}
     url = base.rstrip("/") + "/v1/events"
-    async with aiohttp.ClientSession() as session, session.ws_connect(url, params=params, headers=headers) as ws:
-        async for message in ws:
-            print(message.data, flush=True)
+    async with aiohttp.ClientSession() as session:
+        try:
+            ws = await session.ws_connect(url, params=params, headers=headers)
+        except aiohttp.WSServerHandshakeError as exc:
+            return refused("watch", exc.status, "the API key was not accepted" if exc.status == 401 else exc.message)
+        async with ws:
+            async for message in ws:
+                print(message.data, flush=True)
     return 0
+
+
+def refused(tool: str, status: int, answer: str) -> int:
+    """One line on stderr for a request the server refused: its status and its error's message."""
+    try:
+        message = json.loads(answer)["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        message = answer.strip()[:200]
+    print(f"revotp {tool}: refused with {status}: {message}", file=sys.stderr)
+    return 1

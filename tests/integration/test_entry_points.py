@@ -11,7 +11,6 @@ import os
 import re
 import signal
 import sys
-import time
 from asyncio.subprocess import Process
 from pathlib import Path
 from typing import IO, Any
@@ -21,7 +20,7 @@ import pytest
 
 from revotp.replay.ceiling import free_port
 from tests.integration.conftest import deployment_env
-from tests.support.processes import ServiceProcess, run_revotp
+from tests.support.processes import ServiceProcess, run_revotp, wait_until_ready
 
 SERVICES = {
     "ingest": "REVOTP_INGEST_PORT",
@@ -50,21 +49,6 @@ async def _stop(process: Process) -> int:
     return await asyncio.wait_for(process.wait(), 30)
 
 
-async def _ready(url: str, process: Process, within: float = 20.0) -> None:
-    deadline = time.monotonic() + within
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            assert process.returncode is None, "the service exited before it was ready"
-            try:
-                async with session.get(url + "/readyz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise TimeoutError(url)
-
-
 async def _get(url: str) -> tuple[int, str]:
     async with aiohttp.ClientSession() as session, session.get(url) as response:
         return response.status, await response.text()
@@ -80,7 +64,7 @@ async def test_each_entry_module_runs_its_own_service_and_nothing_else(
     with stderr_path.open("wb") as stderr:
         process = await _start("-X", "importtime", "-m", service, env=env, stderr=stderr)
         try:
-            await _ready(f"http://127.0.0.1:{port}", process)
+            await wait_until_ready(f"http://127.0.0.1:{port}", process)
             status, metrics = await _get(f"http://127.0.0.1:{port}/metrics")
         finally:
             code = await _stop(process)
@@ -104,7 +88,7 @@ async def test_all_in_one_process_serves_its_one_registry_once(namespace: str, c
     process = await _start("-m", "revotp.cli", "all", env=env, stderr=asyncio.subprocess.DEVNULL)
     try:
         for port in ports.values():
-            await _ready(f"http://127.0.0.1:{port}", process)
+            await wait_until_ready(f"http://127.0.0.1:{port}", process)
         answers = {variable: await _get(f"http://127.0.0.1:{port}/metrics") for variable, port in ports.items()}
     finally:
         code = await _stop(process)

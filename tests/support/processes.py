@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from asyncio.subprocess import Process
 
 import aiohttp
 
@@ -107,3 +108,19 @@ class ServiceProcess:
         self._log.flush()
         with open(self.log_path, "rb") as handle:
             return handle.read().decode(errors="replace")[-4000:]
+
+
+async def wait_until_ready(url: str, process: Process, within: float = 20.0) -> None:
+    """Until ``url``/readyz answers 200; the process must not exit meanwhile."""
+    deadline = time.monotonic() + within
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            assert process.returncode is None, "the service exited before it was ready"
+            try:
+                async with session.get(url + "/readyz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise TimeoutError(url)
