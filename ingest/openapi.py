@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 
+from common.frames import EventFrame
 from ingest.providers import PROVIDER_CLASSES
 from ingest.providers.generic import GenericMessage
 from ingest.schemas import ChallengeView, CreateChallenge, SimulatedSms
@@ -53,7 +54,82 @@ _WEBHOOK_RESPONSES = {
 _CHALLENGE_ID = {"name": "challenge_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
+# Stable names for client generators, one per operation (method, path).
+OPERATION_IDS = {
+    ("post", "/v1/challenges"): "createChallenge",
+    ("get", "/v1/challenges/{challenge_id}"): "getChallenge",
+    ("delete", "/v1/challenges/{challenge_id}"): "cancelChallenge",
+    ("post", "/v1/challenges/{challenge_id}/simulate-sms"): "simulateSms",
+    ("get", "/v1/tenant/callback"): "getCallback",
+    ("post", "/v1/tenant/callback-secret"): "rotateCallbackSecret",
+    ("get", "/v1/stats"): "getStats",
+    ("get", "/v1/tenant"): "getTenant",
+    ("patch", "/v1/tenant"): "updateTenant",
+    ("post", "/v1/inbound/{provider}"): "receiveSmsWebhook",
+    ("get", "/v1/inbound/{provider}"): "receiveSmsWebhookByGet",
+    ("get", "/openapi.json"): "getOpenApi",
+    ("get", "/healthz"): "getHealth",
+    ("get", "/readyz"): "getReadiness",
+    ("get", "/metrics"): "getMetrics",
+}
+
+# The notifier's websockets, which OpenAPI cannot describe as operations (docs/api.md, Events).
+# Their frames are the EventFrame schema of components, as common/frames.py writes them.
+WEBSOCKETS = {
+    "/v1/events": {
+        "summary": "The tenant's event stream: every state change of its challenges, in order",
+        "server": "notifier (REVOTP_NOTIFIER_PORT)",
+        "authentication": "Authorization: Bearer <api_key>",
+        "query": {
+            "after": "resume after this cursor: the events after it are replayed, then live ones follow; "
+            "0-0 replays the whole retained log; a cursor later than the newest event is refused with 400 "
+            "before the upgrade"
+        },
+        "frames": {
+            "oneOf": [
+                _ref("EventFrame"),
+                {
+                    "type": "object",
+                    "description": "after the replay: the newest cursor, and whether retention removed events",
+                    "properties": {
+                        "type": {"const": "ready"},
+                        "cursor": {"type": ["string", "null"]},
+                        "gap": {"type": "boolean"},
+                    },
+                },
+            ]
+        },
+        "frame_types": [
+            "challenge.verified",
+            "challenge.attempt_failed",
+            "challenge.failed",
+            "challenge.expired",
+            "challenge.canceled",
+            "ready",
+        ],
+        "close_codes": {"1001": "the server stops", "1013": "the client fell too far behind: resume from its cursor"},
+    },
+    "/v1/challenges/{challenge_id}/events": {
+        "summary": "One challenge's events, for the end user's browser (the verify page, revotp.js): "
+        "its state now (challenge.status), then each change, closed once it ended",
+        "server": "notifier (REVOTP_NOTIFIER_PORT)",
+        "authentication": "query token=<watch_token> from the create response",
+        "frames": _ref("EventFrame"),
+        "close_codes": {"1000": "the challenge ended", "1001": "the server stops"},
+    },
+}
+
+
 def build_openapi(version: str) -> dict[str, Any]:
+    document = _document(version)
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            operation["operationId"] = OPERATION_IDS[(method, path)]
+    document["x-websockets"] = WEBSOCKETS
+    return document
+
+
+def _document(version: str) -> dict[str, Any]:
     (_, components) = msgspec.json.schema_components(
         [
             CreateChallenge,
@@ -66,6 +142,7 @@ def build_openapi(version: str) -> dict[str, Any]:
             CallbackView,
             NewCallbackSecret,
             Stats,
+            EventFrame,
         ],
         ref_template="#/components/schemas/{name}",
     )
