@@ -73,7 +73,7 @@ OPERATION_IDS = {
     ("get", "/metrics"): "getMetrics",
 }
 
-# The notifier's websockets, which OpenAPI cannot describe as operations (docs/api.md, Events).
+# The notifier's websockets, which OpenAPI cannot describe as operations (docs/api.md, Event streams).
 # Their frames are the EventFrame schema of components, as common/frames.py writes them.
 WEBSOCKETS = {
     "/v1/events": {
