@@ -50,3 +50,21 @@ def read_delivered_number(raw: str, region: str | None) -> str | None:
     if number is None and raw.strip().isdigit():
         number = to_e164("+" + raw.strip(), None)
     return number
+
+
+@functools.lru_cache(maxsize=65_536)
+def region_of(e164: str) -> str | None:
+    """The ISO region a number in E.164 belongs to (``+33612345678`` → ``FR``), None when unknown."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return None
+
+
+def checked_regions(raw: list[str]) -> tuple[str, ...]:
+    """ISO regions as phonenumbers knows them, upper-cased, sorted, once each; ValueError names a bad one."""
+    regions = {region.strip().upper() for region in raw}
+    unknown = sorted(region for region in regions if region not in phonenumbers.SUPPORTED_REGIONS)
+    if unknown:
+        raise ValueError(f"not ISO regions with phone numbers: {', '.join(unknown)}")
+    return tuple(sorted(regions))

@@ -26,7 +26,7 @@ from common.bootstrap import parse_entry
 from common.clock import now_ms
 from common.keyring import api_key_digest
 from common.names import TENANT_ID_PATTERN, Names
-from common.phones import to_e164
+from common.phones import checked_regions, to_e164
 from common.pipelining import SharedPipeline
 from common.redis import RedisClient, text
 
@@ -65,6 +65,11 @@ class TenantRecord(msgspec.Struct, frozen=True, kw_only=True):
     callback_url: str | None = None  # where every event is posted (callbacks/)
     # Signs those posts; made with the tenant (records older than that: by its first callback URL).
     callback_secret: str | None = None
+    # ISO regions whose phones may answer this tenant's challenges; empty: all (docs/api.md, Tenant API).
+    allowed_sender_countries: tuple[str, ...] = ()
+
+    def admits_sender_from(self, region: str | None) -> bool:
+        return not self.allowed_sender_countries or region in self.allowed_sender_countries
 
 
 class NewTenant(msgspec.Struct, frozen=True, kw_only=True):
@@ -314,6 +319,15 @@ class TenantRegistry:
         return sorted(numbers)
 
     # --- callbacks -------------------------------------------------------------------------
+    async def set_allowed_sender_countries(self, tenant_id: str, raw_regions: list[str]) -> tuple[str, ...]:
+        """Only phones of these ISO regions may answer the tenant's challenges (none: all)."""
+        try:
+            regions = checked_regions(raw_regions)
+        except ValueError as exc:
+            raise TenantError(str(exc)) from None
+        await self._update(tenant_id, lambda record: msgspec.structs.replace(record, allowed_sender_countries=regions))
+        return regions
+
     async def set_callback(self, tenant_id: str, url: str | None) -> str | None:
         """Post the tenant's events to ``url`` from now on (None: only challenges that name their
         own). Returns the signing secret only when this call had to make one: a tenant created

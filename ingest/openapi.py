@@ -275,7 +275,10 @@ def _document(version: str) -> dict[str, Any]:
                     "secret comes with the tenant, from `revotp tenant create`, and a tenant older than that "
                     "gets callback_secret in this answer, once); "
                     "http(s) only, loopback, private and link-local targets refused (invalid_callback_url). "
-                    "test_numbers: at most 20 phones whose challenges only simulate-sms verifies.",
+                    "test_numbers: at most 20 phones whose challenges only simulate-sms verifies. "
+                    "allowed_sender_countries: ISO regions whose phones may answer the tenant's challenges "
+                    "(invalid_sender_countries otherwise); an SMS from another country verifies nothing and "
+                    "costs nothing; [] allows all.",
                     "security": _BEARER,
                     "requestBody": {"required": True, **_json(_ref("TenantPatch"))},
                     "responses": {

@@ -22,6 +22,8 @@ class TenantView(msgspec.Struct, frozen=True, kw_only=True):
     callback_url: str | None
     # Phones whose challenges only the tenant API's simulated SMS verify (test mode).
     test_numbers: tuple[str, ...]
+    # ISO regions whose phones may answer challenges; empty: all.
+    allowed_sender_countries: tuple[str, ...]
     # Only in the PATCH that gave a tenant older than per-tenant secrets its first one.
     callback_secret: str | msgspec.UnsetType = msgspec.UNSET
 
@@ -36,6 +38,7 @@ class TenantPatch(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     # null: only challenges that name their own callback_url are posted
     callback_url: str | msgspec.UnsetType | None = msgspec.UNSET
     test_numbers: list[str] | msgspec.UnsetType = msgspec.UNSET
+    allowed_sender_countries: list[str] | msgspec.UnsetType = msgspec.UNSET
 
 
 class CallbackView(msgspec.Struct, frozen=True, kw_only=True):
@@ -56,8 +59,8 @@ async def get_tenant(request: web.Request) -> web.Response:
 
 
 async def patch_tenant(request: web.Request) -> web.Response:
-    """Change the tenant's own settings: its callback URL and its test numbers (an empty list
-    turns test mode off)."""
+    """Change the tenant's own settings: its callback URL, its test numbers (an empty list turns
+    test mode off) and the countries its senders may be from (an empty list: all)."""
     tenants = request.app[keys.RESOURCES].tenants
     tenant_id = await authenticate_tenant(request, tenants)
     require_content_type(request, "application/json")
@@ -69,6 +72,11 @@ async def patch_tenant(request: web.Request) -> web.Response:
             await tenants.set_test_numbers(tenant_id, patch.test_numbers)
         except TenantError as exc:
             raise ApiError(422, "invalid_test_numbers", str(exc)) from None
+    if not isinstance(patch.allowed_sender_countries, msgspec.UnsetType):
+        try:
+            await tenants.set_allowed_sender_countries(tenant_id, patch.allowed_sender_countries)
+        except TenantError as exc:
+            raise ApiError(422, "invalid_sender_countries", str(exc)) from None
     view = await _view(request, tenant_id)
     if not isinstance(patch.callback_url, msgspec.UnsetType):
         made = await tenants.set_callback(tenant_id, patch.callback_url)
@@ -120,5 +128,9 @@ async def _view(request: web.Request, tenant_id: str) -> TenantView:
         raise ApiError(404, "tenant_not_found", "the tenant of this key no longer exists")
     numbers = record.virtual_numbers or request.app[keys.SETTINGS].virtual_numbers
     return TenantView(
-        id=tenant_id, virtual_numbers=numbers, callback_url=record.callback_url, test_numbers=record.test_numbers
+        id=tenant_id,
+        virtual_numbers=numbers,
+        callback_url=record.callback_url,
+        test_numbers=record.test_numbers,
+        allowed_sender_countries=record.allowed_sender_countries,
     )

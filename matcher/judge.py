@@ -26,7 +26,8 @@ from common.settings import Settings
 from common.store import Applied, ChallengeStore, MatchMode, MatchResult, Verdict
 from common.tenants import TenantRegistry
 from matcher.matching import candidates_by_spec
-from matcher.metrics import FUNNEL
+from matcher.metrics import FOREIGN_SENDERS, FUNNEL
+from matcher.sender_policy import SenderPolicy
 
 log = structlog.get_logger(__name__)
 
@@ -37,6 +38,7 @@ class Outcome(enum.StrEnum):
     NO_CHALLENGE = "no_challenge"  # nobody waits for an SMS from this sender to this number
     UNKNOWN_NUMBER = "unknown_number"  # sent to a number that is not ours
     BAD_SENDER = "bad_sender"  # the sender is no phone number (alphanumeric id, garbage)
+    FOREIGN_SENDER = "foreign_sender"  # every waiting tenant refuses senders of this country
 
 
 class Judgement(msgspec.Struct, frozen=True):
@@ -56,6 +58,7 @@ class Judge:
     ) -> None:
         self._store = store
         self._tenants = tenants
+        self._sender_policy = SenderPolicy(tenants)
         self._keyring = keyring
         self._virtual_numbers = frozenset(settings.virtual_numbers)
         self._clock = clock
@@ -74,9 +77,15 @@ class Judge:
         route = await self._store.route_of(
             sender, recipient, provider=sms.provider, provider_message_id=sms.provider_message_id
         )
-        tenants = route.tenants
-        if not tenants:
+        if not route.tenants:
             return Judgement(Outcome.NO_CHALLENGE)
+        tenants = list(route.tenants)
+        if sms.provider != TEST_PROVIDER:  # a tenant's own simulation is no SMS from abroad
+            tenants, refused = await self._sender_policy.admitting(tenants, sender)
+            for tenant_id in refused:
+                FOREIGN_SENDERS.labels(tenant=tenant_id).inc()
+            if not tenants:
+                return Judgement(Outcome.FOREIGN_SENDER)
         candidates = candidates_by_spec(sms.text)
 
         async def apply(tenant_id: str, mode: MatchMode) -> MatchResult:

@@ -21,3 +21,8 @@ EXPIRY_LAG = Histogram(
     "From the end of an expiry slot to its sweep (the grace period included)",
     buckets=(0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0, 300.0),
 )
+FOREIGN_SENDERS = Counter(
+    "revotp_matcher_foreign_senders_total",
+    "SMS left out at a tenant whose allowed_sender_countries refuse the sender's country",
+    ["tenant"],
+)

@@ -167,9 +167,21 @@ async def test_a_tenant_with_its_own_numbers_shares_none_with_others(deploy: Any
     code, _, err = await _cli(namespace, "tenant", "set-numbers", "globex", OWN_NUMBER)
     assert code == 0, err
     tenant = await (await pipeline.ingest.get("/v1/tenant", headers=bearer(GLOBEX_KEY))).json()
-    assert tenant == {"id": "globex", "virtual_numbers": [OWN_NUMBER], "callback_url": None, "test_numbers": []}
+    assert tenant == {
+        "id": "globex",
+        "virtual_numbers": [OWN_NUMBER],
+        "callback_url": None,
+        "test_numbers": [],
+        "allowed_sender_countries": [],
+    }
     shared = await (await pipeline.ingest.get("/v1/tenant", headers=bearer(ACME_KEY))).json()
-    assert shared == {"id": "acme", "virtual_numbers": [VIRTUAL_NUMBER], "callback_url": None, "test_numbers": []}
+    assert shared == {
+        "id": "acme",
+        "virtual_numbers": [VIRTUAL_NUMBER],
+        "callback_url": None,
+        "test_numbers": [],
+        "allowed_sender_countries": [],
+    }
     acme_ws = await pipeline.ready_socket(ACME_KEY)
     globex_ws = await pipeline.ready_socket(GLOBEX_KEY)
     own = await pipeline.create(GLOBEX_KEY, max_attempts=1)
