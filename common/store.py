@@ -59,6 +59,7 @@ class MatchResult(msgspec.Struct, frozen=True):
     applied: Applied
     verified: bool  # the SMS verified a challenge of this tenant (now, or when first applied)
     verdicts: tuple[Verdict, ...] = ()
+    stale: int = 0  # challenges it could not answer: the provider received it before they existed
 
 
 class SmsRoute(msgspec.Struct, frozen=True):
@@ -165,12 +166,15 @@ class ChallengeStore:
         mode: MatchMode = MatchMode.ALL,
         on_route: Sequence[str] | None = None,
         simulated: bool = False,
+        received_at_ms: int | None = None,
     ) -> MatchResult:
         """Apply one SMS to the tenant's pending challenges for this sender and number.
 
         ``on_route``: the tenant's challenge ids on the SMS's route, as ``route_of`` read them;
         read here when not given. ``simulated``: a test-mode SMS of the tenant API, which
         reaches the tenant's test challenges only, as a real SMS never does.
+        ``received_at_ms``: when the provider received it, if it said; it cannot answer a
+        challenge created after that (2 s tolerance).
         """
         names = self.names
         if on_route is None:
@@ -195,6 +199,7 @@ class ChallengeStore:
             phone,
             virtual_number,
             "test" if simulated else "real",
+            "" if received_at_ms is None else received_at_ms,
             len(challenge_ids),
             *challenge_ids,
         ]
@@ -206,13 +211,13 @@ class ChallengeStore:
             return MatchResult(applied, verified=text(reply[1]) == "verified")
         if applied is Applied.HELD:
             return MatchResult(applied, verified=False)
-        fields = [text(value) for value in reply[1:]]
+        stale, fields = int(reply[1]), [text(value) for value in reply[2:]]
         verdicts = tuple(
             Verdict(fields[i], Status(fields[i + 1]), int(fields[i + 2]), fields[i + 3])
             for i in range(0, len(fields), 4)
         )
         verified = any(verdict.status is Status.VERIFIED and verdict.event_id for verdict in verdicts)
-        return MatchResult(applied, verified=verified, verdicts=verdicts)
+        return MatchResult(applied, verified=verified, verdicts=verdicts, stale=stale)
 
     async def route_of(self, phone: str, virtual_number: str, *, provider: str, provider_message_id: str) -> SmsRoute:
         """Whom this SMS is judged against: the tenants waiting for it when it was first judged.

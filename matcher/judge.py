@@ -18,7 +18,7 @@ import msgspec
 import structlog
 
 from common.challenges import Status
-from common.clock import Clock, now_ms
+from common.clock import Clock, now_ms, provider_time_ms
 from common.funnel import Step
 from common.keyring import Keyring
 from common.messages import TEST_PROVIDER, InboundSms
@@ -26,10 +26,14 @@ from common.settings import Settings
 from common.store import Applied, ChallengeStore, MatchMode, MatchResult, Verdict
 from common.tenants import TenantRegistry
 from matcher.matching import candidates_by_spec
-from matcher.metrics import FOREIGN_SENDERS, FUNNEL
+from matcher.metrics import FOREIGN_SENDERS, FUNNEL, STALE
 from matcher.sender_policy import SenderPolicy
 
 log = structlog.get_logger(__name__)
+
+
+# Providers whose reception times without a zone are documented as UTC.
+ZONELESS_UTC_PROVIDERS = frozenset({"vonage"})
 
 
 class Outcome(enum.StrEnum):
@@ -87,6 +91,7 @@ class Judge:
             if not tenants:
                 return Judgement(Outcome.FOREIGN_SENDER)
         candidates = candidates_by_spec(sms.text)
+        received_at = provider_time_ms(sms.received_at, zoneless_is_utc=sms.provider in ZONELESS_UTC_PROVIDERS)
 
         async def apply(tenant_id: str, mode: MatchMode) -> MatchResult:
             hashes = {
@@ -105,6 +110,7 @@ class Judge:
                 mode=mode,
                 on_route=route.challenges.get(tenant_id, ()),
                 simulated=sms.provider == TEST_PROVIDER,
+                received_at_ms=received_at,
             )
 
         if len(tenants) == 1:
@@ -117,6 +123,9 @@ class Judge:
                     for tenant_id, result in zip(tenants, results, strict=True)
                 ]
         _count_funnel(tenants, results)
+        for tenant_id, result in zip(tenants, results, strict=True):
+            if result.stale:
+                STALE.labels(tenant=tenant_id).inc(result.stale)
         verdicts = tuple(verdict for result in results for verdict in result.verdicts)
         if not any(result.applied is Applied.APPLIED for result in results):
             return Judgement(Outcome.DUPLICATE)

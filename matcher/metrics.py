@@ -26,3 +26,8 @@ FOREIGN_SENDERS = Counter(
     "SMS left out at a tenant whose allowed_sender_countries refuse the sender's country",
     ["tenant"],
 )
+STALE = Counter(
+    "revotp_matcher_stale_total",
+    "Challenges an SMS could not answer: its provider received it before they existed",
+    ["tenant"],
+)

@@ -20,6 +20,9 @@ from common.challenges import EventType, Status
 from common.events import Event
 from common.store import Applied, CancelOutcome, MatchMode, MatchResult, Verdict
 
+# A provider's reception time this close before a challenge's creation still counts (clock skew).
+STALE_TOLERANCE_MS = 2000
+
 
 @dataclass
 class ModelChallenge:
@@ -31,6 +34,7 @@ class ModelChallenge:
     spec: str  # alphabet:length, the candidate list it reads
     max_attempts: int
     expires_at: int
+    created_at: int = 0
     external_id: str | None = None
     status: Status = Status.PENDING
     attempts: int = 0
@@ -90,9 +94,11 @@ class Rules:
         candidates: Mapping[str, Sequence[str]],
         mode: MatchMode = MatchMode.ALL,
         simulated: bool = False,
+        received_at: int | None = None,
     ) -> MatchResult:
         """One SMS against one tenant's pending challenges for its sender and number: test
-        challenges for a simulated SMS, the others for a real one."""
+        challenges for a simulated SMS, the others for a real one. A challenge created more
+        than STALE_TOLERANCE_MS after the provider received the SMS is not one it can answer."""
         seen_key = (tenant_id, provider, phone, provider_message_id)
         if seen_key in self.seen:
             return MatchResult(Applied.DUPLICATE, verified=self.seen[seen_key])
@@ -107,6 +113,8 @@ class Rules:
             ),
             key=lambda challenge: challenge.id,
         )
+        stale = [c for c in waiting if received_at is not None and received_at < c.created_at - STALE_TOLERANCE_MS]
+        waiting = [challenge for challenge in waiting if challenge not in stale]  # costs them nothing
         # An SMS accepted after a deadline finds that challenge expired, whatever it says.
         late = [challenge for challenge in waiting if challenge.expires_at < accepted_at]
         considered = [challenge for challenge in waiting if challenge.expires_at >= accepted_at]
@@ -125,7 +133,7 @@ class Rules:
             challenge.attempts = attempts
             event = self._transition(challenge, status, event_type, now) if event_type else None
             verdicts.append(Verdict(challenge.id, challenge.status, challenge.attempts, event or ""))
-        return MatchResult(Applied.APPLIED, verified=verified, verdicts=tuple(verdicts))
+        return MatchResult(Applied.APPLIED, verified=verified, verdicts=tuple(verdicts), stale=len(stale))
 
     @staticmethod
     def _effect(

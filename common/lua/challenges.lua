@@ -17,11 +17,14 @@
 --                      when it verifies a challenge, else writes nothing and answers 'held'
 --            ARGV[7], ARGV[8] = the SMS's sender and virtual number,
 --            ARGV[9] = 'test' for a simulated SMS (it reaches test challenges only), else 'real'
---            (it never reaches them), ARGV[10] = n, then n challenge ids (the k-th lives in KEYS[3 + k]),
+--            (it never reaches them), ARGV[10] = when the provider received the SMS (ms) or ''
+--            when it did not say: a challenge created more than STALE_TOLERANCE_MS after that
+--            cannot be answered by it (it costs nothing there),
+--            ARGV[11] = n, then n challenge ids (the k-th lives in KEYS[3 + k]),
 --            then groups: spec, count, candidate hash × count  (candidates in text order)
 --            answers 'duplicate' + what the first application did ('verified' or 'applied')
---            for a provider message applied before, else 'applied' + per challenge
---            (id, status, attempts, event id or '')
+--            for a provider message applied before, else 'applied', how many challenges it
+--            could not answer (stale), then per challenge (id, status, attempts, event id or '')
 
 local op, now, min_id = ARGV[1], ARGV[2], ARGV[3]
 
@@ -45,7 +48,6 @@ local function save(record)
   redis.call('HSET', record.key, record.id, cmsgpack.pack(values))
 end
 
--- Compares two keyed hashes without an early exit.
 -- ``candidate`` is a code's hash under the current server secret, followed by its hash under
 -- each previous one still accepted (a rotation's grace period): it matches when any of them
 -- equals ``stored``. Every byte is compared whatever the outcome: the time says nothing.
@@ -99,18 +101,21 @@ if op ~= 'match' then return redis.error_reply('unknown operation ' .. tostring(
 
 local events_key, seen_key, funnel_key = KEYS[1], KEYS[2], KEYS[3]
 local FUNNEL_TTL_MS = 35 * 24 * 3600 * 1000
+-- Provider clocks and ours disagree a little: a reception this close before creation still counts.
+local STALE_TOLERANCE_MS = 2000
 local accepted_at, mode, sender, number = tonumber(ARGV[4]), ARGV[6], ARGV[7], ARGV[8]
 local simulated = ARGV[9] == 'test'
 -- The same provider message applied twice changes nothing the second time.
 local first = redis.call('GET', seen_key)
 if first then return {'duplicate', first} end
 
+local received_at = tonumber(ARGV[10])  -- nil when the provider gave no reception time
 local challenge_ids = {}
-local n_challenges = tonumber(ARGV[10])
-for k = 1, n_challenges do challenge_ids[k] = ARGV[10 + k] end
+local n_challenges = tonumber(ARGV[11])
+for k = 1, n_challenges do challenge_ids[k] = ARGV[11 + k] end
 
 local candidates = {}
-local i = 11 + n_challenges
+local i = 12 + n_challenges
 while i <= #ARGV do
   local spec, count = ARGV[i], tonumber(ARGV[i + 1])
   local list = {}
@@ -122,11 +127,14 @@ end
 -- Decide first, write after: in 'verifying' mode nothing is written unless a challenge is verified.
 local plan = {}  -- {challenge, status, event type or nil}
 local considered = {}
+local stale = 0
 for k = 1, n_challenges do
   local ch = load(KEYS[3 + k], challenge_ids[k])
   if ch and ch.status == 'pending' and ch.phone == sender and ch.virtual_number == number
       and (ch.test == true) == simulated then
-    if ch.expires_at < accepted_at then
+    if received_at and received_at < ch.created_at - STALE_TOLERANCE_MS then
+      stale = stale + 1  -- received before the challenge existed: it cannot answer it
+    elseif ch.expires_at < accepted_at then
       -- Sent too late for this challenge: it is expired, whatever the text says.
       table.insert(plan, {ch, 'expired', 'challenge.expired'})
     else
@@ -180,7 +188,7 @@ if redis.call('HINCRBY', funnel_key, 'sms_received', 1) == 1 then
   redis.call('PEXPIRE', funnel_key, FUNNEL_TTL_MS)  -- the day's first: the key may be new
 end
 
-local flat = {'applied'}
+local flat = {'applied', tostring(stale)}
 for _, step in ipairs(plan) do
   local ch, status, event_type = step[1], step[2], step[3]
   local id = ''

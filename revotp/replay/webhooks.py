@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -64,6 +65,13 @@ def _json(value: Any) -> bytes:
 
 def _now() -> str:
     return str(int(time.time()))
+
+
+def _received(offset: str = "Z", *, milliseconds: bool = True) -> str:
+    """Now, as a provider stamps its reception (ISO 8601 in UTC, the zone written its way):
+    a replayed SMS is received when it is sent, so none is older than its challenge."""
+    stamp = datetime.now(UTC).isoformat(timespec="milliseconds" if milliseconds else "seconds")
+    return stamp.replace("+00:00", offset)
 
 
 class Webhooks:
@@ -175,7 +183,7 @@ class Webhooks:
             "type": "text",
             "keyword": sms.text.split()[0].upper() if sms.text else "",
             "api-key": "abcd1234",
-            "message-timestamp": "2026-11-21 07:00:01",
+            "message-timestamp": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
         }
 
     def vonage(self, sms: Sms) -> ProviderRequest:
@@ -189,7 +197,7 @@ class Webhooks:
                 "message_uuid": sms.message_id,
                 "to": _no_plus(sms.recipient),
                 "from": _no_plus(sms.sender),
-                "timestamp": "2026-11-21T07:00:01Z",
+                "timestamp": _received(milliseconds=False),
                 "text": sms.text,
                 "message_type": "text",
                 "sms": {"num_messages": "1"},
@@ -248,7 +256,7 @@ class Webhooks:
                     "data": {
                         "event_type": "message.received",
                         "id": str(uuid.uuid4()),
-                        "occurred_at": "2026-11-21T07:00:01.000+00:00",
+                        "occurred_at": _received("+00:00"),
                         "payload": {
                             "direction": "inbound",
                             "encoding": "GSM-7",
@@ -265,7 +273,7 @@ class Webhooks:
                                 }
                             ],
                             "text": sms.text,
-                            "received_at": "2026-11-21T07:00:01.000+00:00",
+                            "received_at": _received("+00:00"),
                             "media": [],
                             "record_type": "message",
                         },
@@ -302,7 +310,7 @@ class Webhooks:
                         "body": {"type": "text", "text": {"text": sms.text}},
                         "status": "delivered",
                         "direction": "incoming",
-                        "createdAt": "2026-11-21T07:00:01.736Z",
+                        "createdAt": _received(),
                     },
                 }
             )
@@ -327,7 +335,7 @@ class Webhooks:
                     "deviceId": "ffffffffceb0b1db0000018e937c815b",
                     "payload": {
                         "message": sms.text,
-                        "receivedAt": "2026-11-21T08:00:01.000+01:00",
+                        "receivedAt": _received("+00:00"),
                         "messageId": sms.message_id,
                         "sender": sms.sender,
                         "recipient": sms.recipient,
@@ -348,7 +356,7 @@ class Webhooks:
                 "body": sms.text,
                 "type": "mo_text",
                 "operator_id": "20801",
-                "received_at": "2026-11-21T07:00:01.000Z",
+                "received_at": _received(),
             }
         )
         authorization = _basic(credentials or self.secret("sinch", "BASIC_AUTH"))
@@ -368,7 +376,7 @@ class Webhooks:
             "text": sms.text,
             "cleanText": sms.text,
             "keyword": "",
-            "receivedAt": "2026-11-21T07:00:01.000+0000",
+            "receivedAt": _received("+0000"),
             "smsCount": 1,
             "price": {"pricePerMessage": 0, "currency": "EUR"},
             "callbackData": "callbackData",
@@ -382,12 +390,12 @@ class Webhooks:
     def bandwidth_event(sms: Sms) -> dict[str, Any]:
         return {
             "type": "message-received",
-            "time": "2026-11-21T07:00:01.000Z",
+            "time": _received(),
             "description": "Incoming message received",
             "to": sms.recipient,
             "message": {
                 "id": sms.message_id,
-                "time": "2026-11-21T07:00:01.000Z",
+                "time": _received(),
                 "to": [sms.recipient],
                 "from": sms.sender,
                 "text": sms.text,
@@ -461,6 +469,6 @@ class Webhooks:
                 "smsID": sms.message_id,
                 "numero": _no_plus(sms.sender),
                 "message": sms.text,
-                "date_reception": "2026-11-21 07:00:01",
+                "date_reception": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
             }
         )

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 
+from common.clock import iso_ms, now_ms
 from common.settings import from_env
 from ingest.app import create_app
 from matcher.worker import Worker
@@ -171,7 +172,7 @@ def notification(sms_text: str, recipient: str, topic: str = TOPIC) -> dict[str,
         "MessageId": str(uuid.uuid4()),
         "TopicArn": topic,
         "Message": json.dumps(inner),
-        "Timestamp": "2026-11-21T07:00:01.000Z",
+        "Timestamp": iso_ms(now_ms()),  # SNS stamps when it published: now
         "UnsubscribeURL": "https://sns.example/?Action=Unsubscribe",
     }
 

@@ -77,6 +77,7 @@ class Sms:
     at_deadline: int | None  # or: accepted this many ms after the target's deadline (clock moved there)
     mode: MatchMode
     simulated: bool | None  # a test-mode SMS; None: as its target is a test challenge or not
+    received_lag_ms: int | None = None  # the provider received it this long before ingest; None: it did not say
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,7 @@ _sms = st.builds(
     at_deadline=st.sampled_from([None, None, None, -1, 0, 1]),
     mode=st.sampled_from([MatchMode.ALL, MatchMode.ALL, MatchMode.ALL, MatchMode.VERIFYING]),
     simulated=st.sampled_from([None, None, None, True, False]),
+    received_lag_ms=st.sampled_from([None, None, 0, 1_000, 3_000, 70_000]),
 )
 _operations = st.one_of(
     _creates,
@@ -177,7 +179,7 @@ programs = st.lists(_operations, min_size=10, max_size=40)
 def comparable(result: MatchResult) -> tuple[Any, ...]:
     """A match answer without event ids, which only the real log assigns: whether there was one."""
     verdicts = tuple((v.challenge_id, v.status, v.attempts, bool(v.event_id)) for v in result.verdicts)
-    return result.applied, result.verified, verdicts
+    return result.applied, result.verified, verdicts, result.stale
 
 
 class Run:
@@ -254,6 +256,7 @@ class Run:
                 spec=spec(alphabet, length),
                 max_attempts=op.max_attempts,
                 expires_at=challenge.expires_at,
+                created_at=challenge.created_at,
                 test=op.test,
             )
         )
@@ -302,14 +305,24 @@ class Run:
             "mode": op.mode,
             "simulated": bool(op.simulated),
         }
+        received_at = None if op.received_lag_ms is None else accepted_at - op.received_lag_ms
         real = await self.store.match(
-            op.tenant, accepted_at_ms=accepted_at, now_ms=self.now, candidate_hashes=hashes, **where
+            op.tenant,
+            accepted_at_ms=accepted_at,
+            now_ms=self.now,
+            candidate_hashes=hashes,
+            received_at_ms=received_at,
+            **where,
         )
-        model = self.rules.match(op.tenant, accepted_at=accepted_at, now=self.now, candidates=candidates, **where)
+        model = self.rules.match(
+            op.tenant, accepted_at=accepted_at, now=self.now, candidates=candidates, received_at=received_at, **where
+        )
         assert comparable(real) == comparable(model), op
         event(f"sms {model.applied}")
         for verdict in model.verdicts:
             event(f"sms left a challenge {verdict.status}")
+        if model.stale:
+            event("sms too old for a challenge")
 
     async def assert_same_end_state(self) -> None:
         for challenge in self.created:
@@ -416,13 +429,31 @@ def test_the_model_is_no_echo_of_the_script() -> None:
         "applied",
         True,
         (("a", Status.PENDING, 1, True), ("b", Status.VERIFIED, 1, True)),
+        0,
     )
     assert [event.type for event in rules.events["acme"]] == ["challenge.attempt_failed", "challenge.verified"]
     again = rules.match(
         "acme", provider_message_id="m1", accepted_at=1, now=3, candidates={"numeric:4": ["4839"]}, **where
     )
-    assert comparable(again) == ("duplicate", True, ())
+    assert comparable(again) == ("duplicate", True, (), 0)
     late = rules.match(
         "acme", provider_message_id="m2", accepted_at=10_001, now=10_002, candidates={"numeric:4": ["4839"]}, **where
     )
-    assert comparable(late) == ("applied", False, (("a", Status.EXPIRED, 1, True),))
+    assert comparable(late) == ("applied", False, (("a", Status.EXPIRED, 1, True),), 0)
+    rules.create(
+        ModelChallenge(
+            id="c", tenant_id="acme", phone=PHONES[0], virtual_number=NUMBERS[0], code="7777",
+            spec=spec(Alphabet.NUMERIC, 4), max_attempts=1, expires_at=60_000, created_at=20_000,
+        )
+    )  # fmt: skip
+    # Received by the provider 2.001 s before c existed: it cannot answer c, and costs it nothing.
+    stale = rules.match(
+        "acme", provider_message_id="m3", accepted_at=20_500, now=20_600, received_at=17_999,
+        candidates={"numeric:4": ["7777"]}, **where,
+    )  # fmt: skip
+    assert comparable(stale) == ("applied", False, (), 1)
+    in_tolerance = rules.match(
+        "acme", provider_message_id="m4", accepted_at=20_500, now=20_600, received_at=18_000,
+        candidates={"numeric:4": ["7777"]}, **where,
+    )  # fmt: skip
+    assert comparable(in_tolerance) == ("applied", True, (("c", Status.VERIFIED, 1, True),), 0)
