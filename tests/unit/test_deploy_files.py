@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -101,7 +102,10 @@ def test_compose_keeps_the_brokers_internal_pins_images_and_passes_every_provide
 
 
 def test_the_package_installs_its_data_without_setuptools_warnings(tmp_path: Path):
-    code, output = run(sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "-q", "-v", "-w", str(tmp_path))
+    # Built from a copy: setuptools leaves build/ and *.egg-info beside the sources it builds.
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__", "var"))
+    code, output = run(sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-q", "-v", "-w", str(tmp_path))
     assert code == 0, output
     assert "_Warning" not in output, output
     (wheel,) = tmp_path.glob("revotp-*.whl")
