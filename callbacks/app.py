@@ -48,7 +48,14 @@ class CallbacksService:
         self._queue = topology.queue
         # The relay polls (relay.py says why): a quarter second at most between looks, idle.
         pause_ms = min(settings.feed_block_ms, 250)
-        self._relay = Relay(resources.redis, resources.names, resources.tenants, topology.exchange, block_ms=pause_ms)
+        self._relay = Relay(
+            resources.redis,
+            resources.names,
+            resources.tenants,
+            topology.exchange,
+            block_ms=pause_ms,
+            receipts=resources.receipts,
+        )
         self._relay_task = asyncio.create_task(self._relay.run(), name="callbacks relay")
         self._deliverer = Deliverer(resources.redis, resources.names, resources.tenants, channel, settings)
         self._consumer_tag = await topology.queue.consume(self._deliverer.handle)

@@ -24,6 +24,7 @@ from common.backoff import Backoff
 from common.events import decode_entries
 from common.frames import event_frame
 from common.names import Names
+from common.receipts import ReceiptSigner
 from common.redis import RedisClient, text
 from common.tenants import TenantRecord, TenantRegistry
 
@@ -41,11 +42,19 @@ return 0
 
 class Relay:
     def __init__(
-        self, redis: RedisClient, names: Names, tenants: TenantRegistry, exchange: AbstractExchange, *, block_ms: int
+        self,
+        redis: RedisClient,
+        names: Names,
+        tenants: TenantRegistry,
+        exchange: AbstractExchange,
+        *,
+        block_ms: int,
+        receipts: ReceiptSigner,
     ) -> None:
         self._redis = redis
         self._names = names
         self._tenants = tenants
+        self._receipts = receipts
         self._exchange = exchange
         self._block_ms = block_ms
         self._holder = secrets.token_hex(8)
@@ -117,7 +126,12 @@ class Relay:
             url = event.callback_url or (tenant.callback_url if tenant else None)
             if url and tenant is not None and tenant.callback_secret:
                 deliveries.append(
-                    Delivery(tenant_id=tenant_id, event_id=cursor, url=url, body=event_frame(cursor, event))
+                    Delivery(
+                        tenant_id=tenant_id,
+                        event_id=cursor,
+                        url=url,
+                        body=event_frame(cursor, event, self._receipts, tenant_id),
+                    )
                 )
         await asyncio.gather(*(self._publish(delivery) for delivery in deliveries))
         if decoded:

@@ -28,6 +28,7 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     verified_at: int | None = None  # ms
     test: bool = False  # a test challenge's event (test mode)
     callback_url: str | None = None  # the challenge's own callback target, if it named one
+    context: str | None = None  # verified events: the text the user approved (the receipt's ctx)
 
     @property
     def terminal(self) -> bool:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import msgspec
 
-from common.challenges import Challenge
+from common.challenges import Challenge, EventType
 from common.clock import iso_ms
 from common.events import Event
+from common.receipts import ReceiptSigner
 
 
 class EventFrame(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
@@ -23,6 +24,8 @@ class EventFrame(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     expires_at: str | msgspec.UnsetType = msgspec.UNSET
     verified_at: str | msgspec.UnsetType = msgspec.UNSET
     test: bool = False  # shown only when true: a test challenge (test mode)
+    method: str  # how the user proved the phone: "code", the code revotp made
+    receipt: str | msgspec.UnsetType = msgspec.UNSET  # challenge.verified: the signed receipt
 
 
 _encoder = msgspec.json.Encoder()
@@ -38,7 +41,9 @@ def cursor_key(cursor: str) -> tuple[int, int]:
     return int(ms), int(seq)
 
 
-def event_frame(cursor: str, event: Event) -> str:
+def event_frame(cursor: str, event: Event, receipts: ReceiptSigner, tenant_id: str) -> str:
+    """An event as sent and posted; a verification's with its signed receipt."""
+    receipt = receipts.receipt(tenant_id, event) if event.type is EventType.VERIFIED else msgspec.UNSET
     return _encode(
         EventFrame(
             type=event.type,
@@ -53,6 +58,8 @@ def event_frame(cursor: str, event: Event) -> str:
             occurred_at=iso_ms(event.occurred_at),
             verified_at=iso_ms(event.verified_at) if event.verified_at is not None else msgspec.UNSET,
             test=event.test,
+            method="code",
+            receipt=receipt,
         )
     )
 
@@ -73,6 +80,7 @@ def status_frame(challenge: Challenge, now_ms: int) -> str:
             expires_at=iso_ms(challenge.expires_at),
             verified_at=iso_ms(challenge.verified_at) if challenge.verified_at is not None else msgspec.UNSET,
             test=challenge.test,
+            method="code",
         )
     )
 

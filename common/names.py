@@ -81,6 +81,16 @@ class Names:
         """The generated secret used when ``REVOTP_SECRET_KEY`` is unset (dev only)."""
         return f"{self.namespace}:server-key"
 
+    @property
+    def receipt_key(self) -> str:
+        """The generated receipt signing key used when ``REVOTP_RECEIPT_KEY`` is unset (dev only)."""
+        return f"{self.namespace}:receipt-key"
+
+    @property
+    def receipt_keys(self) -> str:
+        """Hash kid → public JWK of every key that signed receipts: the JWKS."""
+        return f"{self.namespace}:receipt-keys"
+
     def expiry_slots(self, bucket: int) -> str:
         """One bucket of the sorted set ``<tenant>/<expiry slot>`` of the slots holding
         challenges, scored by the slot's end (ms): what the sweepers have still to expire
@@ -163,6 +173,10 @@ class Names:
     def callback_status(self, tenant_id: str) -> str:
         """Hash: the last failed delivery's error and time, and how many were given up."""
         return f"{self._tenant(tenant_id)}:callback-status"
+
+    def revoked_receipts(self, tenant_id: str) -> str:
+        """Hash jti → when the tenant revoked that receipt (ms)."""
+        return f"{self._tenant(tenant_id)}:revoked-receipts"
 
     def funnel(self, tenant_id: str, day: str) -> str:
         """Hash step → count of the tenant's funnel on one UTC day (``common/funnel.py``)."""

@@ -13,6 +13,7 @@ from common.keyring import Keyring
 from common.logging import first_time
 from common.names import Names
 from common.pipelining import SharedPipeline
+from common.receipts import ReceiptSigner, load_signer
 from common.redis import REPLY_TIMEOUT_S, RedisClient, connect_redis, load_keyring
 from common.settings import Settings
 from common.store import ChallengeStore
@@ -35,6 +36,7 @@ class RedisResources:
     # The hot paths' round trips, on connections without a per-reply timeout (bounded per trip).
     pipelined: RedisClient
     shared: SharedPipeline
+    receipts: ReceiptSigner
 
     @classmethod
     async def open(cls, settings: Settings) -> RedisResources:
@@ -56,6 +58,7 @@ class RedisResources:
             tenants=TenantRegistry(redis, names, shared=shared),
             pipelined=pipelined,
             shared=shared,
+            receipts=await load_signer(redis, settings, names),
         )
 
     async def close(self) -> None:

@@ -75,11 +75,19 @@ def load_settings(
         settings = from_env()
         if adjust is not None:
             settings = adjust(settings)
-        for check in checks:
+        for check in (check_receipt_key, *checks):
             check(settings)
     except SettingsError as exc:
         sys.exit(f"revotp: {exc}")
     return settings
+
+
+def check_receipt_key(settings: Settings) -> None:
+    """A bad REVOTP_RECEIPT_KEY stops every process at start, not at its first verification."""
+    if settings.receipt_key:
+        from common.receipts import read_key  # cryptography only where a key is set
+
+        read_key(settings.receipt_key)
 
 
 def service_main(serve: Service, check: ConfigurationCheck | None = None) -> None:

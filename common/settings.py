@@ -70,6 +70,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     secret_key: str = ""
     # Secrets replaced by REVOTP_SECRET_KEY that still verify what they keyed (docs/runbook.md).
     previous_secret_keys: tuple[str, ...] = ()
+    # Signs the receipts of verifications (common/receipts.py): a PEM private key (Ed25519 or
+    # P-256) or the path of a file holding one. Unset: generated once and kept in Redis (dev only).
+    receipt_key: str = ""
     insecure_no_signatures: bool = False
     # The notifier serves /demo, which creates challenges as the first bootstrap tenant and posts
     # signed "SMS" to ingest on this host. Local demos only: `revotp demo` turns it on.

@@ -13,6 +13,7 @@ import msgspec
 from common.frames import EventFrame
 from ingest.providers import PROVIDER_CLASSES
 from ingest.providers.generic import GenericMessage
+from ingest.receipts import RevokedReceipt, RevokedReceipts
 from ingest.schemas import ChallengeView, CreateChallenge, SimulatedSms
 from ingest.stats import Stats
 from ingest.tenant import CallbackView, NewCallbackSecret, TenantPatch, TenantView
@@ -67,6 +68,9 @@ OPERATION_IDS = {
     ("patch", "/v1/tenant"): "updateTenant",
     ("post", "/v1/inbound/{provider}"): "receiveSmsWebhook",
     ("get", "/v1/inbound/{provider}"): "receiveSmsWebhookByGet",
+    ("post", "/v1/challenges/{challenge_id}/revoke-receipt"): "revokeReceipt",
+    ("get", "/v1/receipts/revoked"): "listRevokedReceipts",
+    ("get", "/.well-known/jwks.json"): "getJwks",
     ("get", "/openapi.json"): "getOpenApi",
     ("get", "/healthz"): "getHealth",
     ("get", "/readyz"): "getReadiness",
@@ -143,6 +147,8 @@ def _document(version: str) -> dict[str, Any]:
             NewCallbackSecret,
             Stats,
             EventFrame,
+            RevokedReceipt,
+            RevokedReceipts,
         ],
         ref_template="#/components/schemas/{name}",
     )
@@ -311,6 +317,35 @@ def _document(version: str) -> dict[str, Any]:
                     "parameters": [_PROVIDER],
                     "responses": _WEBHOOK_RESPONSES,
                 },
+            },
+            "/v1/challenges/{challenge_id}/revoke-receipt": {
+                "post": {
+                    "summary": "Revoke the signed receipt of a verified challenge",
+                    "description": "Its jti is listed by GET /v1/receipts/revoked from now on; revoking it again "
+                    "answers the same. 409 challenge_not_verified for a challenge that was not verified.",
+                    "security": _BEARER,
+                    "parameters": [_CHALLENGE_ID],
+                    "responses": {
+                        "200": {"description": "revoked", **_json(_ref("RevokedReceipt"))},
+                        **_errors(401, 404, 409, 503),
+                    },
+                }
+            },
+            "/v1/receipts/revoked": {
+                "get": {
+                    "summary": "The jti of every receipt the tenant revoked, oldest revocation first",
+                    "security": _BEARER,
+                    "responses": {
+                        "200": {"description": "the revoked receipts", **_json(_ref("RevokedReceipts"))},
+                        **_errors(401, 503),
+                    },
+                }
+            },
+            "/.well-known/jwks.json": {
+                "get": {
+                    "summary": "The public keys that check receipts (every key that signed one, by kid)",
+                    "responses": {"200": {"description": "a JSON Web Key Set"}},
+                }
             },
             "/openapi.json": {
                 "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}

@@ -9,7 +9,7 @@ from common.challenges import TERMINAL_STATUSES
 from common.clock import now_ms
 from common.events import Entry
 from common.frames import event_frame, ready_frame, status_frame
-from common.redis import RedisClient
+from common.resources import RedisResources
 from common.web import ApiError
 from notifier import keys
 from notifier.cursors import resume_gap
@@ -27,13 +27,14 @@ def _open_socket(request: web.Request) -> web.WebSocketResponse:
     return ws
 
 
-async def _replay(redis: RedisClient, key: str, after: str, ws: web.WebSocketResponse) -> str:
-    """Send every event after ``after`` in order; return the last cursor sent."""
+async def _replay(resources: RedisResources, tenant_id: str, after: str, ws: web.WebSocketResponse) -> str:
+    """Send every event of the tenant's log after ``after`` in order; return the last cursor sent."""
     last = after
+    key = resources.names.events(tenant_id)
     while True:
-        page = await read_range(redis, key, last, REPLAY_PAGE)
+        page = await read_range(resources.redis, key, last, REPLAY_PAGE)
         for cursor, event in page:
-            await ws.send_str(event_frame(cursor, event))
+            await ws.send_str(event_frame(cursor, event, resources.receipts, tenant_id))
             EVENTS_SENT.labels(stream="tenant").inc()
             last = cursor
         if len(page) < REPLAY_PAGE:
@@ -53,11 +54,18 @@ async def tenant_events(request: web.Request) -> web.StreamResponse:
     with CONNECTIONS.labels(stream="tenant").track_inprogress():
         async with app[keys.HUB].subscribe(tenant_id) as subscription:
             if after is not None:
-                last: str | None = await _replay(redis, log_key, after, ws)
+                last: str | None = await _replay(app[keys.RESOURCES], tenant_id, after, ws)
             else:
                 last = await latest_cursor(redis, log_key)
             await ws.send_str(ready_frame(last, gap=gap))
-            await stream_live(ws, subscription, last_sent=last, stream="tenant")
+            await stream_live(
+                ws,
+                subscription,
+                last_sent=last,
+                stream="tenant",
+                receipts=app[keys.RESOURCES].receipts,
+                tenant_id=tenant_id,
+            )
     return ws
 
 
@@ -94,5 +102,7 @@ async def challenge_events(request: web.Request) -> web.StreamResponse:
                 wanted=this_challenge,
                 stream="challenge",
                 close_after_terminal=True,
+                receipts=app[keys.RESOURCES].receipts,
+                tenant_id=tenant_id,
             )
     return ws

@@ -10,6 +10,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from common.events import Entry
 from common.frames import cursor_key, event_frame
+from common.receipts import ReceiptSigner
 from notifier.hub import Subscription
 from notifier.metrics import EVENTS_SENT, SLOW_CLIENTS
 
@@ -43,8 +44,10 @@ class _Sender:
         "_done",
         "_handler",
         "_last_key",
+        "_receipts",
         "_stream",
         "_subscription",
+        "_tenant_id",
         "_wanted",
         "_ws",
         "close_with",
@@ -60,8 +63,12 @@ class _Sender:
         wanted: Callable[[Entry], bool],
         stream: str,
         close_after_terminal: bool,
+        receipts: ReceiptSigner,
+        tenant_id: str,
     ) -> None:
         self._ws = ws
+        self._receipts = receipts  # shared by every socket: two references, not a renderer each
+        self._tenant_id = tenant_id
         self._subscription = subscription
         self._last_key = cursor_key(last_sent) if last_sent else (-1, -1)
         self._wanted = wanted
@@ -113,7 +120,7 @@ class _Sender:
             cursor, event = entry
             if cursor_key(cursor) <= self._last_key or not self._wanted(entry):
                 continue
-            await self._ws.send_str(event_frame(cursor, event))
+            await self._ws.send_str(event_frame(cursor, event, self._receipts, self._tenant_id))
             EVENTS_SENT.labels(stream=self._stream).inc()
             self._last_key = cursor_key(cursor)
             if self._close_after_terminal and event.terminal:
@@ -130,12 +137,14 @@ async def stream_live(
     wanted: Callable[[Entry], bool] = lambda entry: True,
     stream: str,
     close_after_terminal: bool = False,
+    receipts: ReceiptSigner,
+    tenant_id: str,
 ) -> None:
     """Forward live events until the client leaves, the stream ends, or the client falls behind.
 
     The handler's own task reads; a sender task exists only while there are events to send.
     """
-    sender = _Sender(ws, subscription, last_sent, wanted, stream, close_after_terminal)
+    sender = _Sender(ws, subscription, last_sent, wanted, stream, close_after_terminal, receipts, tenant_id)
     subscription.on_entry = sender.wake
     subscription.on_overflow = sender.too_slow
     if subscription.has_entries:

@@ -110,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             sys.exit("revotp replay: interrupted; no report")
     elif args.command == "tenant":
         sys.exit(run_tool(tools.manage_tenant(settings, args), args.command))
+    elif args.command == "receipt-keys":
+        sys.exit(run_tool(tools.manage_receipt_keys(settings, args), args.command))
     elif args.command == "healthcheck":
         from revotp import healthcheck
 

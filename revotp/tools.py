@@ -1,4 +1,4 @@
-"""Small hands-on tools: create a tenant, send a signed SMS, watch a tenant's events."""
+"""Small hands-on tools: tenants, receipt keys, a signed SMS, a tenant's events."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import aiohttp
 import msgspec
 
 from common.names import Names
+from common.receipts import published_keys
 from common.redis import connect_redis
 from common.settings import Settings
 from common.signing import sign
@@ -25,10 +26,35 @@ def add_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     sms.add_argument("--to", help="virtual number (default: the first configured)")
     sms.add_argument("--id", help="provider message id (default: random)")
     sms.add_argument("--url", help="ingest base URL (default: from REVOTP_HOST and REVOTP_INGEST_PORT)")
+    receipt_keys = commands.add_parser("receipt-keys", help="the public keys that check receipts (the JWKS)")
+    key_actions = receipt_keys.add_subparsers(dest="action", required=True)
+    key_actions.add_parser("list", help="one JWK per line")
+    forget = key_actions.add_parser(
+        "forget", help="stop publishing a key: receipts it signed no longer verify against the JWKS"
+    )
+    forget.add_argument("kid")
     watch = commands.add_parser("watch", help="print a tenant's events as they arrive")
     watch.add_argument("--api-key", required=True)
     watch.add_argument("--after", help="resume after this cursor")
     watch.add_argument("--url", help="notifier base URL (default: from REVOTP_HOST and REVOTP_NOTIFIER_PORT)")
+
+
+async def manage_receipt_keys(settings: Settings, args: argparse.Namespace) -> int:
+    """``revotp receipt-keys list | forget KID``: the keys the JWKS publishes for receipts."""
+    names = Names(settings.namespace)
+    redis = await connect_redis(settings.redis_url, cluster=settings.redis_cluster, attempts=3)
+    try:
+        if args.action == "list":
+            for jwk in (await published_keys(redis, names))["keys"]:
+                print(json.dumps(jwk))
+            return 0
+        if not await redis.hdel(names.receipt_keys, args.kid):
+            print(json.dumps({"error": {"code": "not_found", "message": f"no key {args.kid}"}}), file=sys.stderr)
+            return 1
+        print(json.dumps({"forgotten": args.kid}))
+        return 0
+    finally:
+        await redis.aclose()
 
 
 async def manage_tenant(settings: Settings, args: argparse.Namespace) -> int:

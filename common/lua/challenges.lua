@@ -70,11 +70,16 @@ local function transition(events_key, ch, status, event_type)
   if status == 'verified' then ch.verified_at = tonumber(now) end
   local verified_at = ''
   if ch.verified_at ~= 0 then verified_at = ch.verified_at end
-  local id = redis.call('XADD', events_key, 'MINID', '~', min_id, '*',
-    'type', event_type, 'challenge_id', ch.id, 'external_id', ch.external_id,
+  local fields = {'type', event_type, 'challenge_id', ch.id, 'external_id', ch.external_id,
     'status', status, 'attempts', ch.attempts, 'max_attempts', ch.max_attempts,
     'phone', ch.phone, 'virtual_number', ch.virtual_number, 'occurred_at', now,
-    'verified_at', verified_at, 'test', ch.test and '1' or '', 'callback_url', ch.callback_url or '')
+    'verified_at', verified_at, 'test', ch.test and '1' or '', 'callback_url', ch.callback_url or ''}
+  -- The transaction the user approved, which the verification's signed receipt is bound to.
+  if status == 'verified' then
+    table.insert(fields, 'context')
+    table.insert(fields, ch.context or '')
+  end
+  local id = redis.call('XADD', events_key, 'MINID', '~', min_id, '*', unpack(fields))
   ch.last_event_id = id
   save(ch)
   return id
