@@ -1,6 +1,7 @@
 """Redis memory per pending challenge: what ``ChallengeStore.create`` leaves behind, per challenge.
 
-Challenges are written through the store itself (records, routes, expiry slots), for distinct
+Challenges are written through the store itself (records, routes, expiry slots, the code
+index), for distinct
 phones, each expiring 15 minutes after its own creation as the tenant API would set it, and
 ``used_memory`` is read before and after; the namespace is deleted at the end. Other writers on
 the same Redis add noise, so the count is large.
@@ -16,7 +17,7 @@ from redis.asyncio import Redis
 from common.challenge_ids import new_challenge_id
 from common.challenges import Challenge, Status
 from common.clock import now_ms
-from common.codes import Alphabet
+from common.codes import Alphabet, generate_code
 from common.keyring import Keyring
 from common.names import Names
 from common.store import ChallengeStore
@@ -50,7 +51,9 @@ async def bytes_per_pending_challenge(url: str, count: int) -> float:
                 expires_at=now + 900_000,
                 external_id=f"order-{n}",
             )
-            await store.create(challenge, keyring.code_hash("bench", phone, "483920"))
+            code = generate_code(6, Alphabet.NUMERIC)
+            tag = keyring.code_tag(challenge.virtual_number, code)  # the code index, as ingest writes it
+            await store.create(challenge, keyring.code_hash("bench", phone, code), tag)
 
     try:
         before = int((await redis.info("memory"))["used_memory"])

@@ -8,6 +8,9 @@ import msgspec
 
 from common.codes import Alphabet
 
+# The longest a challenge may wait for its SMS (ttl_seconds).
+MAX_TTL_S = 900
+
 
 class Status(enum.StrEnum):
     PENDING = "pending"
@@ -26,9 +29,11 @@ class EventType(enum.StrEnum):
     FAILED = "challenge.failed"
     EXPIRED = "challenge.expired"
     CANCELED = "challenge.canceled"
+    # Its code came from another phone: nothing changed, the platform is warned (takeover?).
+    SENDER_MISMATCH = "challenge.sender_mismatch"
 
 
-TERMINAL_EVENT_TYPES = frozenset(EventType) - {EventType.ATTEMPT_FAILED}
+TERMINAL_EVENT_TYPES = frozenset(EventType) - {EventType.ATTEMPT_FAILED, EventType.SENDER_MISMATCH}
 
 
 class Challenge(msgspec.Struct, frozen=True, kw_only=True):
@@ -75,6 +80,12 @@ class Challenge(msgspec.Struct, frozen=True, kw_only=True):
                 callback_url=self.callback_url or "",
             )
         )
+
+    @staticmethod
+    def code_hash_of(packed: bytes) -> bytes:
+        """The keyed hash of the code in a packed record (inside its MessagePack string)."""
+        raw = bytes(_RECORD_DECODER.decode(packed).code_hash)
+        return raw[1:] if raw[0] & 0xE0 == 0xA0 else raw[2:]  # fixstr header, else str8
 
     @classmethod
     def unpack(cls, tenant_id: str, challenge_id: str, packed: bytes) -> Challenge:

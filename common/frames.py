@@ -26,6 +26,8 @@ class EventFrame(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     test: bool = False  # shown only when true: a test challenge (test mode)
     method: str  # how the user proved the phone: "code", the code revotp made
     receipt: str | msgspec.UnsetType = msgspec.UNSET  # challenge.verified: the signed receipt
+    sender: str | msgspec.UnsetType = msgspec.UNSET  # challenge.sender_mismatch: masked
+    from_country: str | msgspec.UnsetType | None = msgspec.UNSET  # challenge.sender_mismatch
 
 
 _encoder = msgspec.json.Encoder()
@@ -44,6 +46,7 @@ def cursor_key(cursor: str) -> tuple[int, int]:
 def event_frame(cursor: str, event: Event, receipts: ReceiptSigner, tenant_id: str) -> str:
     """An event as sent and posted; a verification's with its signed receipt."""
     receipt = receipts.receipt(tenant_id, event) if event.type is EventType.VERIFIED else msgspec.UNSET
+    mismatch = event.type is EventType.SENDER_MISMATCH
     return _encode(
         EventFrame(
             type=event.type,
@@ -60,6 +63,8 @@ def event_frame(cursor: str, event: Event, receipts: ReceiptSigner, tenant_id: s
             test=event.test,
             method="code",
             receipt=receipt,
+            sender=event.sender or "" if mismatch else msgspec.UNSET,
+            from_country=event.from_country if mismatch else msgspec.UNSET,
         )
     )
 

@@ -34,6 +34,7 @@ class Keyring:
             raise ValueError("the server secret must be at least 16 bytes")
         self._code_key = _derive(root_secret, "revotp code hash v1")
         self._watch_key = _derive(root_secret, "revotp watch token v1")
+        self._index_key = _derive(root_secret, "revotp code index v1")
         self._seal = AESGCM(_derive(root_secret, "revotp seal v1"))
         self._previous = [Keyring(secret) for secret in previous]
 
@@ -50,6 +51,23 @@ class Keyring:
         concatenated: the atomic step matches it against a stored hash made under any of them."""
         own = self.code_hash(tenant_id, phone, code)
         return own + b"".join(keyring.code_hash(tenant_id, phone, code) for keyring in self._previous)
+
+    def is_code(self, tenant_id: str, phone: str, code: str, stored: bytes) -> bool:
+        """Whether ``code`` is the one whose hash was stored, under any secret still accepted."""
+        return any(
+            hmac.compare_digest(keyring.code_hash(tenant_id, phone, code), stored)
+            for keyring in (self, *self._previous)
+        )
+
+    def code_tag(self, virtual_number: str, code: str) -> str:
+        """Finds the challenges a code belongs to on a number, whoever sends it (the takeover
+        signal): 64 bits of a keyed hash, hex, so the index reveals no code."""
+        message = _SEP.join((virtual_number, code.upper())).encode()
+        return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()[:16]
+
+    def code_tags(self, virtual_number: str, code: str) -> list[str]:
+        """The tag under the current secret, then under each previous one."""
+        return [keyring.code_tag(virtual_number, code) for keyring in (self, *self._previous)]
 
     def watch_token(self, tenant_id: str, challenge_id: str) -> str:
         """``<tenant>.<mac>``: opens the event socket of one challenge and nothing else."""

@@ -17,6 +17,10 @@ SMS_ROUTING_KEY = "sms"
 
 # Fixed for a deployment: changing it strands every route written before.
 ROUTE_BUCKETS = 4096
+# The code index (challenge.sender_mismatch): one set of bucket hashes per window of expiries,
+# each dropped by Redis once its window ended, so nothing needs removing.
+CODE_INDEX_BUCKETS = 4096
+CODE_INDEX_WINDOW_MS = 300_000
 
 
 class Names:
@@ -173,6 +177,15 @@ class Names:
     def callback_status(self, tenant_id: str) -> str:
         """Hash: the last failed delivery's error and time, and how many were given up."""
         return f"{self._tenant(tenant_id)}:callback-status"
+
+    def code_index(self, window: int, tag: str) -> str:
+        """The hash whose field ``tag`` lists, space-separated, the ``<tenant>/<id>`` of the
+        challenges expiring in ``window`` whose code on their number has that keyed tag."""
+        return f"{self.namespace}:code-index:{window}:{int(tag[:8], 16) % CODE_INDEX_BUCKETS}"
+
+    def mismatch_seen(self, tenant_id: str, provider: str, sender: str, provider_message_id: str) -> str:
+        """Marks a provider message as signaled to this tenant as a sender mismatch (once)."""
+        return f"{self._tenant(tenant_id)}:mismatch:{provider}:{sender}:{provider_message_id}"
 
     def revoked_receipts(self, tenant_id: str) -> str:
         """Hash jti → when the tenant revoked that receipt (ms)."""

@@ -10,10 +10,10 @@ import msgspec
 from redis.typing import EncodableT
 
 from common.challenge_ids import expiry_slot, slot_end_ms, slot_of
-from common.challenges import Challenge, Status
+from common.challenges import MAX_TTL_S, Challenge, Status
 from common.funnel import day_of
-from common.names import Names
-from common.pipelining import SharedPipeline, script_call
+from common.names import CODE_INDEX_WINDOW_MS, Names
+from common.pipelining import Command, SharedPipeline, script_call
 from common.redis import RedisClient, binary, text
 from common.spread_index import SpreadIndex
 
@@ -21,6 +21,8 @@ from common.spread_index import SpreadIndex
 SEEN_TTL_MS = 48 * 3600 * 1000
 # Challenges stay readable (GET, watch socket) this long after they expire.
 RETENTION_AFTER_EXPIRY_MS = 24 * 3600 * 1000
+# A window of the code index outlives its last expiry by this much (SMS accepted just before).
+CODE_INDEX_GRACE_MS = 60_000
 
 # Script calls sent together when one caller has many (a sweep of an expiry slot).
 _CALLS_PER_ROUND_TRIP = 256
@@ -91,12 +93,13 @@ class ChallengeStore:
     def _min_event_id(self, now_ms: int) -> str:
         return str(now_ms - self._retention_ms)
 
-    async def create(self, challenge: Challenge, code_hash: bytes) -> None:
-        """Store a new pending challenge and make it findable by sender and by expiry.
+    async def create(self, challenge: Challenge, code_hash: bytes, code_tag: str | None = None) -> None:
+        """Store a new pending challenge and make it findable by sender, by expiry and, given
+        its ``code_tag`` (``Keyring.code_tag``), by its code on its number.
 
-        One round trip, in this order: the route and expiry entries first, so that a crash
-        part way leaves a harmless pointer to nothing, never a challenge that no SMS or sweeper
-        can reach.
+        One round trip, in this order: the route, code and expiry entries first, so that a
+        crash part way leaves a harmless pointer to nothing, never a challenge that no SMS or
+        sweeper can reach.
         """
         slot = slot_of(challenge.id)
         if slot != expiry_slot(challenge.expires_at):
@@ -107,15 +110,64 @@ class ChallengeStore:
         route = (names.route(challenge.phone, challenge.virtual_number),)
         records = names.challenges(tenant_id, slot)
         slot_member = names.tenant_member(tenant_id, slot)
+        member = names.tenant_member(tenant_id, challenge.id)
+        indexed: list[Command] = []
+        if code_tag is not None:
+            window = challenge.expires_at // CODE_INDEX_WINDOW_MS
+            index = names.code_index(window, code_tag)
+            indexed = [
+                script_call(self._routes, (index,), ("join", code_tag, member)),
+                ("PEXPIREAT", index, (window + 1) * CODE_INDEX_WINDOW_MS + CODE_INDEX_GRACE_MS),
+            ]
         await self._shared.execute_many(
             [
-                script_call(self._routes, route, ("join", route_field, names.tenant_member(tenant_id, challenge.id))),
+                *indexed,
+                script_call(self._routes, route, ("join", route_field, member)),
                 ("ZADD", self.expiry_slots.key_of(slot_member), "NX", slot_end_ms(slot), slot_member),
                 ("HSET", records, challenge.id, challenge.pack(code_hash)),
                 ("PEXPIREAT", records, slot_end_ms(slot) + RETENTION_AFTER_EXPIRY_MS),
             ],
             scripts=(self._routes,),
         )
+
+    async def with_code(self, code_tags: Sequence[str], now_ms: int) -> dict[str, list[str]]:
+        """tenant → ids of the challenges whose code on a number has one of these tags, among
+        those that may still be pending (every window from a grace ago to the longest TTL)."""
+        names = self.names
+        first = (now_ms - CODE_INDEX_GRACE_MS) // CODE_INDEX_WINDOW_MS
+        last = (now_ms + MAX_TTL_S * 1000) // CODE_INDEX_WINDOW_MS
+        lookups: list[Command] = [
+            ("HGET", names.code_index(window, tag), tag) for window in range(first, last + 1) for tag in code_tags
+        ]
+        found: dict[str, list[str]] = {}
+        for reply in await self._shared.execute_many(lookups):
+            for member in text(reply).split() if reply else ():
+                tenant_id, _, challenge_id = member.partition("/")
+                found.setdefault(tenant_id, []).append(challenge_id)
+        return found
+
+    async def signal_mismatch(
+        self, challenge: Challenge, candidate_hash: bytes, *, sender: str, masked: str, country: str | None,
+        provider: str, provider_message_id: str, now_ms: int,
+    ) -> str | None:  # fmt: skip
+        """``challenge.sender_mismatch`` for a pending challenge whose code came from ``sender``,
+        once per provider message; the event id, or None when nothing was signaled."""
+        marker = self.names.mismatch_seen(challenge.tenant_id, provider, sender, provider_message_id)
+        keys = [*self._keys_of(challenge), marker]
+        args: list[EncodableT] = [
+            "mismatch", now_ms, self._min_event_id(now_ms), challenge.id, candidate_hash, sender, masked,
+            country or "", SEEN_TTL_MS, challenge.virtual_number,
+        ]  # fmt: skip
+        reply = await self._shared.run_script(self._script, keys, args)
+        return text(reply[1]) if text(reply[0]) == "signaled" else None
+
+    async def get_with_code_hash(self, tenant_id: str, challenge_id: str) -> tuple[Challenge, bytes] | None:
+        """The challenge and the keyed hash of its code (for the takeover signal's check)."""
+        slot = slot_of(challenge_id)
+        packed = await self._redis.hget(self.names.challenges(tenant_id, slot), challenge_id) if slot else None
+        if not packed:
+            return None
+        return Challenge.unpack(tenant_id, challenge_id, binary(packed)), Challenge.code_hash_of(binary(packed))
 
     async def get(self, tenant_id: str, challenge_id: str) -> Challenge | None:
         slot = slot_of(challenge_id)

@@ -91,7 +91,9 @@ async def create_challenge(request: web.Request) -> web.Response:
         )
         keyring = app[keys.RESOURCES].keyring
         code = generate_code(challenge.code_length, challenge.alphabet)
-        await app[keys.RESOURCES].store.create(challenge, keyring.code_hash(tenant_id, phone, code))
+        await app[keys.RESOURCES].store.create(
+            challenge, keyring.code_hash(tenant_id, phone, code), keyring.code_tag(challenge.virtual_number, code)
+        )
         CHALLENGES_CREATED.inc()
         log.info("challenge_created", challenge_id=challenge.id, tenant_id=tenant_id, ttl_s=payload.ttl_seconds)
         token = keyring.watch_token(tenant_id, challenge.id)

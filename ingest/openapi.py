@@ -109,6 +109,7 @@ WEBSOCKETS = {
             "challenge.failed",
             "challenge.expired",
             "challenge.canceled",
+            "challenge.sender_mismatch",
             "ready",
         ],
         "close_codes": {"1001": "the server stops", "1013": "the client fell too far behind: resume from its cursor"},

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import msgspec
 
-from common.challenges import Challenge, Status
+from common.challenges import MAX_TTL_S, Challenge, Status
 from common.clock import iso_ms
 from common.codes import MAX_LENGTH, MIN_LENGTH, Alphabet
 from common.errors import InvalidInput
@@ -14,7 +14,7 @@ from common.sms_links import Platform, sms_link
 
 # field: (lowest, highest) accepted value
 LIMITS = {
-    "ttl_seconds": (30, 900),
+    "ttl_seconds": (30, MAX_TTL_S),
     "max_attempts": (1, 10),
     "code_length": (MIN_LENGTH, MAX_LENGTH),
 }

@@ -28,6 +28,7 @@ from common.tenants import TenantRegistry
 from matcher.matching import candidates_by_spec
 from matcher.metrics import FOREIGN_SENDERS, FUNNEL, STALE
 from matcher.sender_policy import SenderPolicy
+from matcher.takeover import MAX_CODES_LOOKED_UP, TakeoverSignals
 
 log = structlog.get_logger(__name__)
 
@@ -49,6 +50,10 @@ class Judgement(msgspec.Struct, frozen=True):
     outcome: Outcome
     verdicts: tuple[Verdict, ...] = ()
 
+    @property
+    def verified(self) -> bool:
+        return any(verdict.status is Status.VERIFIED and verdict.event_id for verdict in self.verdicts)
+
 
 class Judge:
     def __init__(
@@ -63,6 +68,7 @@ class Judge:
         self._store = store
         self._tenants = tenants
         self._sender_policy = SenderPolicy(tenants)
+        self._takeovers = TakeoverSignals(store, keyring)
         self._keyring = keyring
         self._virtual_numbers = frozenset(settings.virtual_numbers)
         self._clock = clock
@@ -78,6 +84,18 @@ class Judge:
             return Judgement(Outcome.UNKNOWN_NUMBER)
         if sender is None:
             return Judgement(Outcome.BAD_SENDER)
+        candidates = candidates_by_spec(sms.text)
+        judgement = await self._judge_for_sender(sms, sender, recipient, candidates)
+        if judgement.outcome is not Outcome.DUPLICATE and not judgement.verified and sms.provider != TEST_PROVIDER:
+            # Not the sender's own code: perhaps someone else's, sent from this phone.
+            codes = list(dict.fromkeys(code for codes in candidates.values() for code in codes))
+            await self._takeovers.check(sms, sender, recipient, set(codes[:MAX_CODES_LOOKED_UP]), self._clock())
+        return judgement
+
+    async def _judge_for_sender(
+        self, sms: InboundSms, sender: str, recipient: str, candidates: dict[str, list[str]]
+    ) -> Judgement:
+        """The atomic step at every tenant waiting for an SMS from this sender to this number."""
         route = await self._store.route_of(
             sender, recipient, provider=sms.provider, provider_message_id=sms.provider_message_id
         )
@@ -90,7 +108,6 @@ class Judge:
                 FOREIGN_SENDERS.labels(tenant=tenant_id).inc()
             if not tenants:
                 return Judgement(Outcome.FOREIGN_SENDER)
-        candidates = candidates_by_spec(sms.text)
         received_at = provider_time_ms(sms.received_at, zoneless_is_utc=sms.provider in ZONELESS_UTC_PROVIDERS)
 
         async def apply(tenant_id: str, mode: MatchMode) -> MatchResult:

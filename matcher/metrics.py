@@ -31,3 +31,8 @@ STALE = Counter(
     "Challenges an SMS could not answer: its provider received it before they existed",
     ["tenant"],
 )
+SENDER_MISMATCHES = Counter(
+    "revotp_matcher_sender_mismatches_total",
+    "Pending challenges whose code came from another phone (challenge.sender_mismatch)",
+    ["tenant"],
+)

@@ -10,6 +10,9 @@
 --            a challenge canceled already answers 'canceled' again (a retried cancel)
 --   expire:  KEYS = the challenge's slot hash, events;  ARGV[4] = challenge id,
 --            ARGV[5] = cutoff: expire if expires_at <= cutoff
+--   mismatch: KEYS = the challenge's slot hash, events, marker; ARGV[4] = challenge id,
+--            ARGV[5] = the code's candidate hash, ARGV[6] = the sender (E.164), ARGV[7] = it
+--            masked, ARGV[8] = its country, ARGV[9] = marker TTL (ms), ARGV[10] = the number
 --   match:   KEYS = events, seen marker, the tenant's funnel counts of the day (common/funnel.py),
 --            then the slot hash of each challenge on the route
 --            ARGV[4] = accepted_at (ms), ARGV[5] = seen marker TTL (ms),
@@ -65,7 +68,7 @@ end
 
 -- Writes the challenge's new status and attempts and appends the event; returns the event's
 -- stream id (the tenant's cursor).
-local function transition(events_key, ch, status, event_type)
+local function transition(events_key, ch, status, event_type, extra)
   ch.status = status
   if status == 'verified' then ch.verified_at = tonumber(now) end
   local verified_at = ''
@@ -79,10 +82,25 @@ local function transition(events_key, ch, status, event_type)
     table.insert(fields, 'context')
     table.insert(fields, ch.context or '')
   end
+  for _, value in ipairs(extra or {}) do table.insert(fields, value) end
   local id = redis.call('XADD', events_key, 'MINID', '~', min_id, '*', unpack(fields))
   ch.last_event_id = id
   save(ch)
   return id
+end
+
+if op == 'mismatch' then
+  -- KEYS = the challenge's slot hash, events, the SMS's mismatch marker at this tenant.
+  -- A pending, real challenge whose code came from another phone to its number: the platform
+  -- hears of it once per provider message; nothing about the challenge changes.
+  local ch = load(KEYS[1], ARGV[4])
+  if not ch or ch.status ~= 'pending' or ch.test == true or ch.phone == ARGV[6]
+      or ch.virtual_number ~= ARGV[10] or not same_hash(ARGV[5], ch.code_hash) then
+    return {'none'}
+  end
+  if not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[9]) then return {'duplicate'} end
+  local extra = {'sender', ARGV[7], 'from_country', ARGV[8]}
+  return {'signaled', transition(KEYS[2], ch, 'pending', 'challenge.sender_mismatch', extra)}
 end
 
 if op == 'cancel' then

@@ -278,3 +278,14 @@ async def queued_messages(amqp: aio_pika.abc.AbstractRobustConnection, namespace
         return sum(len(messages.decode_many(message.body)) for message in held)
     finally:
         await channel.close()
+
+
+@pytest.fixture
+async def bench(settings: Settings, cleanup: None) -> AsyncIterator[Any]:
+    """A judge and a store on this test's namespace (tests/integration/judge_bench.py)."""
+    from common.resources import RedisResources
+    from tests.integration.judge_bench import Bench  # it reads this module's phones
+
+    resources = await RedisResources.open(settings)
+    yield Bench(resources, settings)
+    await resources.close()

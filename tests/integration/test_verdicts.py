@@ -20,7 +20,10 @@ async def test_right_code_from_another_number_verifies_nothing_and_costs_nothing
     ws = await pipeline.ready_socket()
     challenge = await pipeline.create()
     await pipeline.sms(challenge["code"], sender=OTHER_PHONE)
-    # A marker that must be the very next event: the foreign SMS produced none.
+    # Its one event is the takeover signal (test_takeover_signal.py), which changes nothing.
+    signal = await next_frame(ws)
+    assert (signal["type"], signal["challenge_id"]) == ("challenge.sender_mismatch", challenge["id"])
+    # A marker that must be the very next event: the foreign SMS produced nothing else.
     marker = await pipeline.create(phone=OTHER_PHONE)
     await pipeline.sms(marker["code"], sender=OTHER_PHONE)
     event = await next_frame(ws)
