@@ -22,6 +22,7 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "expired": "This code has expired. Go back to the app to get a new one.",
         "canceled": "This confirmation was canceled. Go back to the app.",
         "reconnecting": "Connection lost, reconnecting…",
+        "sender_mismatch": "An SMS with this code came from another number ({sender}). Send it from the phone this page is for.",
         "not_found": "This link is no longer valid. Go back to the app to get a new one.",
     },
     "fr": {
@@ -39,6 +40,7 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "expired": "Ce code a expiré. Revenez à l'application pour en obtenir un nouveau.",
         "canceled": "Cette confirmation a été annulée. Revenez à l'application.",
         "reconnecting": "Connexion perdue, reconnexion…",
+        "sender_mismatch": "Un SMS avec ce code est venu d'un autre numéro ({sender}). Envoyez-le depuis le téléphone de cette page.",
         "not_found": "Ce lien n'est plus valable. Revenez à l'application pour en obtenir un nouveau.",
     },
     "it": {
@@ -56,6 +58,7 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "expired": "Questo codice è scaduto. Torna all'app per riceverne uno nuovo.",
         "canceled": "Questa conferma è stata annullata. Torna all'app.",
         "reconnecting": "Connessione persa, riconnessione…",
+        "sender_mismatch": "Un SMS con questo codice è arrivato da un altro numero ({sender}). Invialo dal telefono di questa pagina.",
         "not_found": "Questo link non è più valido. Torna all'app per riceverne uno nuovo.",
     },
     "de": {
@@ -73,6 +76,7 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "expired": "Dieser Code ist abgelaufen. Kehren Sie zur App zurück, um einen neuen zu erhalten.",
         "canceled": "Diese Bestätigung wurde abgebrochen. Kehren Sie zur App zurück.",
         "reconnecting": "Verbindung verloren, neuer Versuch…",
+        "sender_mismatch": "Eine SMS mit diesem Code kam von einer anderen Nummer ({sender}). Senden Sie sie vom Telefon dieser Seite.",
         "not_found": "Dieser Link ist nicht mehr gültig. Kehren Sie zur App zurück, um einen neuen zu erhalten.",
     },
 }

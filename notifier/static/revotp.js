@@ -9,6 +9,7 @@
  * until the challenge has ended, and dispatches on `element` (and on `watch` itself):
  *   revotp:status          the state when (re)connected; detail: the challenge.status frame
  *   revotp:attempt_failed  a wrong code; detail.attempts, detail.max_attempts
+ *   revotp:sender_mismatch the code came from another phone; detail.sender (masked), detail.from_country
  *   revotp:verified | revotp:failed | revotp:expired | revotp:canceled   the end
  *   revotp:reconnecting    the socket closed before the end; it retries (1 s, doubling to 10 s)
  * `watch.state` is the latest status, `watch.secondsLeft()` the time left by the server's

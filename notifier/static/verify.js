@@ -53,6 +53,10 @@
     watch.addEventListener("revotp:" + end, function (event) { show(event.detail, null); tick(); });
   });
   watch.addEventListener("revotp:reconnecting", function () { statusLine.textContent = texts.reconnecting; });
+  // The code came from another phone (another SIM of a dual-SIM phone, or someone else's).
+  watch.addEventListener("revotp:sender_mismatch", function (event) {
+    statusLine.textContent = say(texts.sender_mismatch, { sender: event.detail.sender });
+  });
   tick();
   setInterval(tick, 1000);
 })();

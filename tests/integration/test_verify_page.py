@@ -173,6 +173,18 @@ async def test_the_page_turns_verified_by_itself_when_the_sms_lands(pipeline: Pi
     await screenshot(page, "verify-page-verified")
 
 
+async def test_the_page_says_when_the_code_came_from_another_number(pipeline: Pipeline, browser: Browser):
+    """A dual-SIM phone that sent from its other SIM: the page tells its user, and still waits."""
+    challenge = await pipeline.create()
+    page = await open_page(browser, pipeline, challenge)
+    await pipeline.sms(challenge["code"], sender="+4915112345678")
+    await expect(page.locator("#status")).to_contain_text("another number (+4915*******78)")
+    assert await page.get_attribute("body", "data-state") == "pending"
+    await screenshot(page, "verify-page-sender-mismatch")
+    await pipeline.sms(challenge["code"])
+    assert "confirmed" in await state_of(page, "verified")
+
+
 async def test_the_page_shows_expired_and_speaks_french(
     pipeline: Pipeline, browser: Browser, aiohttp_client: Any, settings: Settings
 ):
