@@ -57,6 +57,7 @@ class Challenge(msgspec.Struct, frozen=True, kw_only=True):
     # For a tenant's test number: only the tenant API's simulated SMS reach it, never a real one.
     test: bool = False
     callback_url: str | None = None  # its events are posted here rather than to the tenant's URL
+    device_id: str | None = None  # a device-bound challenge: the enrolled app's TOTP verifies it
 
     def pack(self, code_hash: bytes) -> bytes:
         """The record as Redis keeps it, with the keyed hash of its code."""
@@ -78,6 +79,7 @@ class Challenge(msgspec.Struct, frozen=True, kw_only=True):
                 last_event_id=self.last_event_id or "",
                 test=self.test,
                 callback_url=self.callback_url or "",
+                device_id=self.device_id or "",
             )
         )
 
@@ -108,6 +110,7 @@ class Challenge(msgspec.Struct, frozen=True, kw_only=True):
             last_event_id=record.last_event_id or None,
             test=record.test,
             callback_url=record.callback_url or None,
+            device_id=record.device_id or None,
         )
 
 
@@ -137,6 +140,7 @@ class StoredRecord(msgspec.Struct, array_like=True, frozen=True):
     last_event_id: str
     test: bool = False  # absent from records written before test mode
     callback_url: str = ""  # absent from records written before callbacks
+    device_id: str = ""  # absent from records written before device-bound codes
 
 
 _RECORD_ENCODER = msgspec.msgpack.Encoder()

@@ -29,6 +29,7 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     test: bool = False  # a test challenge's event (test mode)
     callback_url: str | None = None  # the challenge's own callback target, if it named one
     context: str | None = None  # verified events: the text the user approved (the receipt's ctx)
+    method: str = "code"  # how the phone is proven: "code" (revotp's), or "device_totp" (its app's)
     sender: str | None = None  # sender_mismatch: the phone the code came from, masked
     from_country: str | None = None  # sender_mismatch: that phone's country
 

@@ -24,7 +24,7 @@ class EventFrame(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     expires_at: str | msgspec.UnsetType = msgspec.UNSET
     verified_at: str | msgspec.UnsetType = msgspec.UNSET
     test: bool = False  # shown only when true: a test challenge (test mode)
-    method: str  # how the user proved the phone: "code", the code revotp made
+    method: str  # how the user proved the phone: "code" (revotp's) or "device_totp" (the enrolled app's)
     receipt: str | msgspec.UnsetType = msgspec.UNSET  # challenge.verified: the signed receipt
     sender: str | msgspec.UnsetType = msgspec.UNSET  # challenge.sender_mismatch: masked
     from_country: str | msgspec.UnsetType | None = msgspec.UNSET  # challenge.sender_mismatch
@@ -45,7 +45,8 @@ def cursor_key(cursor: str) -> tuple[int, int]:
 
 def event_frame(cursor: str, event: Event, receipts: ReceiptSigner, tenant_id: str) -> str:
     """An event as sent and posted; a verification's with its signed receipt."""
-    receipt = receipts.receipt(tenant_id, event) if event.type is EventType.VERIFIED else msgspec.UNSET
+    verified = event.type is EventType.VERIFIED
+    receipt = receipts.receipt(tenant_id, event, method=event.method) if verified else msgspec.UNSET
     mismatch = event.type is EventType.SENDER_MISMATCH
     return _encode(
         EventFrame(
@@ -61,7 +62,7 @@ def event_frame(cursor: str, event: Event, receipts: ReceiptSigner, tenant_id: s
             occurred_at=iso_ms(event.occurred_at),
             verified_at=iso_ms(event.verified_at) if event.verified_at is not None else msgspec.UNSET,
             test=event.test,
-            method="code",
+            method=event.method,
             receipt=receipt,
             sender=event.sender or "" if mismatch else msgspec.UNSET,
             from_country=event.from_country if mismatch else msgspec.UNSET,
@@ -85,7 +86,7 @@ def status_frame(challenge: Challenge, now_ms: int) -> str:
             expires_at=iso_ms(challenge.expires_at),
             verified_at=iso_ms(challenge.verified_at) if challenge.verified_at is not None else msgspec.UNSET,
             test=challenge.test,
-            method="code",
+            method="device_totp" if challenge.device_id else "code",
         )
     )
 

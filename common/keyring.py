@@ -52,6 +52,16 @@ class Keyring:
         own = self.code_hash(tenant_id, phone, code)
         return own + b"".join(keyring.code_hash(tenant_id, phone, code) for keyring in self._previous)
 
+    def device_token(self, tenant_id: str, phone: str, device_id: str) -> bytes:
+        """What a device-bound challenge stores in place of a code's hash: no SMS text hashes to
+        it (a candidate never holds the separator); the matcher adds it to a candidate that is
+        the device's current TOTP."""
+        return self.code_hash(tenant_id, phone, f"device{_SEP}{device_id}")
+
+    def device_tokens(self, tenant_id: str, phone: str, device_id: str) -> bytes:
+        """The token under the current secret, then under each previous one (as candidate_hash)."""
+        return b"".join(keyring.device_token(tenant_id, phone, device_id) for keyring in (self, *self._previous))
+
     def is_code(self, tenant_id: str, phone: str, code: str, stored: bytes) -> bool:
         """Whether ``code`` is the one whose hash was stored, under any secret still accepted."""
         return any(

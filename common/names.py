@@ -187,6 +187,22 @@ class Names:
         """Marks a provider message as signaled to this tenant as a sender mismatch (once)."""
         return f"{self._tenant(tenant_id)}:mismatch:{provider}:{sender}:{provider_message_id}"
 
+    def devices(self, tenant_id: str) -> str:
+        """Hash device id → the tenant's enrolled device (phone, label, sealed TOTP secret)."""
+        return f"{self._tenant(tenant_id)}:devices"
+
+    def device_phones(self, tenant_id: str) -> str:
+        """Hash phone → the space-separated ids of the tenant's devices enrolled for it."""
+        return f"{self._tenant(tenant_id)}:device-phones"
+
+    def device_step(self, tenant_id: str, device_id: str, step: int) -> str:
+        """Set once a TOTP time step of a device verified a challenge: a code verifies once."""
+        return f"{self._tenant(tenant_id)}:device-step:{device_id}:{step}"
+
+    def device_challenges(self, tenant_id: str, device_id: str) -> str:
+        """Set of the challenge ids opened for a device, canceled with it when it is removed."""
+        return f"{self._tenant(tenant_id)}:device-challenges:{device_id}"
+
     def revoked_receipts(self, tenant_id: str) -> str:
         """Hash jti → when the tenant revoked that receipt (ms)."""
         return f"{self._tenant(tenant_id)}:revoked-receipts"

@@ -9,6 +9,7 @@ import structlog
 from aiohttp import web
 
 from common.closing import bounded
+from common.devices import DeviceRegistry
 from common.keyring import Keyring
 from common.logging import first_time
 from common.names import Names
@@ -37,6 +38,7 @@ class RedisResources:
     pipelined: RedisClient
     shared: SharedPipeline
     receipts: ReceiptSigner
+    devices: DeviceRegistry
 
     @classmethod
     async def open(cls, settings: Settings) -> RedisResources:
@@ -50,15 +52,17 @@ class RedisResources:
             pipelined, round_trip_timeout_s=REPLY_TIMEOUT_S, wait_replicas=settings.redis_wait_replicas
         )
         retention_ms = settings.event_retention_s * 1000
+        keyring = await load_keyring(redis, settings, names)
         return cls(
             redis=redis,
             names=names,
-            keyring=await load_keyring(redis, settings, names),
+            keyring=keyring,
             store=ChallengeStore(redis, names, event_retention_ms=retention_ms, shared=shared),
             tenants=TenantRegistry(redis, names, shared=shared),
             pipelined=pipelined,
             shared=shared,
             receipts=await load_signer(redis, settings, names),
+            devices=DeviceRegistry(redis, names, keyring),
         )
 
     async def close(self) -> None:

@@ -28,7 +28,7 @@ CODE_INDEX_GRACE_MS = 60_000
 _CALLS_PER_ROUND_TRIP = 256
 
 _CHALLENGES_SCRIPT = resources.files("common").joinpath("lua/challenges.lua").read_text()
-_ROUTES_SCRIPT = resources.files("common").joinpath("lua/routes.lua").read_text()
+ROUTES_SCRIPT = resources.files("common").joinpath("lua/routes.lua").read_text()
 
 
 class CancelOutcome(enum.Enum):
@@ -85,7 +85,7 @@ class ChallengeStore:
         self.names = names
         self._retention_ms = event_retention_ms
         self._script = redis.register_script(_CHALLENGES_SCRIPT)
-        self._routes = redis.register_script(_ROUTES_SCRIPT)
+        self._routes = redis.register_script(ROUTES_SCRIPT)
         self.expiry_slots = SpreadIndex(redis, names.expiry_slots)
         # Hot paths (judging SMS, creating challenges): concurrent callers share round trips.
         self._shared = shared or SharedPipeline(redis)
@@ -219,6 +219,7 @@ class ChallengeStore:
         on_route: Sequence[str] | None = None,
         simulated: bool = False,
         received_at_ms: int | None = None,
+        device_steps: Mapping[bytes, str] | None = None,
     ) -> MatchResult:
         """Apply one SMS to the tenant's pending challenges for this sender and number.
 
@@ -226,7 +227,9 @@ class ChallengeStore:
         read here when not given. ``simulated``: a test-mode SMS of the tenant API, which
         reaches the tenant's test challenges only, as a real SMS never does.
         ``received_at_ms``: when the provider received it, if it said; it cannot answer a
-        challenge created after that (2 s tolerance).
+        challenge created after that (2 s tolerance). ``device_steps``: the candidates that are
+        an enrolled device's TOTP (their hash extended with the device's token), each with the
+        key that marks its time step spent.
         """
         names = self.names
         if on_route is None:
@@ -240,6 +243,7 @@ class ChallengeStore:
             names.seen(tenant_id, provider, phone, provider_message_id),
             names.funnel(tenant_id, day_of(now_ms)),
             *(self._records_of(tenant_id, challenge_id) for challenge_id in challenge_ids),
+            *(device_steps or {}).values(),
         ]
         args: list[EncodableT] = [
             "match",
@@ -254,6 +258,8 @@ class ChallengeStore:
             "" if received_at_ms is None else received_at_ms,
             len(challenge_ids),
             *challenge_ids,
+            len(device_steps or {}),
+            *(device_steps or {}),
         ]
         for spec, hashes in candidate_hashes.items():
             args += [spec, len(hashes), *hashes]

@@ -13,6 +13,7 @@ from common.auth import authenticate_tenant
 from common.challenge_ids import new_challenge_id
 from common.challenges import Challenge, Status
 from common.codes import Alphabet, generate_code
+from common.devices import DIGITS, Device
 from common.messages import TEST_PROVIDER, InboundSms
 from common.phones import region_of, to_e164
 from common.sms_links import sms_body
@@ -22,7 +23,14 @@ from common.web import ApiError, decode_body, json_response, require_content_typ
 from ingest import keys
 from ingest.inbound import publish
 from ingest.metrics import CHALLENGES_CREATED
-from ingest.schemas import ChallengeView, CreateChallenge, Created, SimulatedSms, challenge_view
+from ingest.schemas import (
+    ChallengeView,
+    CreateChallenge,
+    Created,
+    SimulatedSms,
+    challenge_view,
+    device_challenge_view,
+)
 from ingest.tenant import checked_callback_url
 
 log = structlog.get_logger(__name__)
@@ -50,7 +58,12 @@ async def create_challenge(request: web.Request) -> web.Response:
     body = await request.read()
     payload = decode_create(body)
     settings = app[keys.SETTINGS]
-    phone = to_e164(payload.phone, payload.region or settings.default_region, strict=True)
+    device = await _device_of(request, tenant_id, payload.device_id) if payload.device_id is not None else None
+    phone = to_e164(payload.phone, payload.region or settings.default_region, strict=True) if payload.phone else None
+    if device is not None:
+        if payload.phone is not None and phone != device.phone:
+            raise ApiError(422, "phone_not_the_devices", "phone is not the phone the device was enrolled for")
+        phone = device.phone
     if phone is None:
         raise ApiError(422, "invalid_phone", "phone is not a valid phone number")
     tenant = await app[keys.RESOURCES].tenants.get(tenant_id)
@@ -80,16 +93,20 @@ async def create_challenge(request: web.Request) -> web.Response:
             status=Status.PENDING,
             attempts=0,
             max_attempts=payload.max_attempts,
-            code_length=payload.code_length,
-            alphabet=Alphabet(payload.alphabet),
+            # A device's codes are its app's TOTPs: 6 digits.
+            code_length=DIGITS if device else payload.code_length,
+            alphabet=Alphabet.NUMERIC if device else Alphabet(payload.alphabet),
             created_at=created,
             expires_at=expires_at,
             external_id=payload.external_id,
             context=payload.context,
             test=tenant is not None and phone in tenant.test_numbers,
             callback_url=payload.callback_url,
+            device_id=device.id if device else None,
         )
         keyring = app[keys.RESOURCES].keyring
+        if device is not None:
+            return await _create_for_device(request, challenge)
         code = generate_code(challenge.code_length, challenge.alphabet)
         await app[keys.RESOURCES].store.create(
             challenge, keyring.code_hash(tenant_id, phone, code), keyring.code_tag(challenge.virtual_number, code)
@@ -115,6 +132,26 @@ async def create_challenge(request: web.Request) -> web.Response:
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return response
+
+
+async def _device_of(request: web.Request, tenant_id: str, device_id: str) -> Device:
+    device = await request.app[keys.RESOURCES].devices.get(tenant_id, device_id)
+    if device is None:
+        raise ApiError(422, "device_not_found", "device_id names no device of this tenant")
+    return device
+
+
+async def _create_for_device(request: web.Request, challenge: Challenge) -> bytes:
+    """A device-bound challenge: stored with the device's token in place of a code's hash, and
+    listed with the device, whose removal cancels it."""
+    resources = request.app[keys.RESOURCES]
+    keyring, device_id = resources.keyring, challenge.device_id or ""
+    await resources.store.create(challenge, keyring.device_token(challenge.tenant_id, challenge.phone, device_id))
+    await resources.devices.opened(challenge.tenant_id, device_id, challenge.id, challenge.expires_at)
+    CHALLENGES_CREATED.inc()
+    log.info("challenge_created", challenge_id=challenge.id, tenant_id=challenge.tenant_id, device=True)
+    token = keyring.watch_token(challenge.tenant_id, challenge.id)
+    return msgspec.json.encode(device_challenge_view(challenge, watch_token=token))
 
 
 async def _own_challenge(request: web.Request) -> Challenge:

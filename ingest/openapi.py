@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 
 from common.frames import EventFrame
+from ingest.devices import DeviceView, EnrollDevice
 from ingest.providers import PROVIDER_CLASSES
 from ingest.providers.generic import GenericMessage
 from ingest.receipts import RevokedReceipt, RevokedReceipts
@@ -53,6 +54,7 @@ _WEBHOOK_RESPONSES = {
     **_errors(400, 401, 404, 405, 413, 415, 422, 429, 503),
 }
 _CHALLENGE_ID = {"name": "challenge_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_DEVICE_ID = {"name": "device_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
 # Stable names for client generators, one per operation (method, path).
@@ -71,6 +73,9 @@ OPERATION_IDS = {
     ("post", "/v1/challenges/{challenge_id}/revoke-receipt"): "revokeReceipt",
     ("get", "/v1/receipts/revoked"): "listRevokedReceipts",
     ("get", "/.well-known/jwks.json"): "getJwks",
+    ("post", "/v1/devices"): "enrollDevice",
+    ("get", "/v1/devices/{device_id}"): "getDevice",
+    ("delete", "/v1/devices/{device_id}"): "removeDevice",
     ("get", "/openapi.json"): "getOpenApi",
     ("get", "/healthz"): "getHealth",
     ("get", "/readyz"): "getReadiness",
@@ -150,6 +155,8 @@ def _document(version: str) -> dict[str, Any]:
             EventFrame,
             RevokedReceipt,
             RevokedReceipts,
+            EnrollDevice,
+            DeviceView,
         ],
         ref_template="#/components/schemas/{name}",
     )
@@ -341,6 +348,40 @@ def _document(version: str) -> dict[str, Any]:
                         **_errors(401, 503),
                     },
                 }
+            },
+            "/v1/devices": {
+                "post": {
+                    "summary": "Enrol the tenant's app on a user's phone for device-bound codes",
+                    "description": "otpauth_uri holds the TOTP secret (RFC 6238: 6 digits, 30 s, SHA-1) and is in "
+                    "this answer only; revotp keeps the secret sealed. A challenge created with this device_id "
+                    "verifies when the app's current code comes by SMS from this phone.",
+                    "security": _BEARER,
+                    "requestBody": {"required": True, **_json(_ref("EnrollDevice"))},
+                    "responses": {
+                        "201": {"description": "enrolled", **_json(_ref("DeviceView"))},
+                        **_errors(400, 401, 413, 415, 422, 503),
+                    },
+                }
+            },
+            "/v1/devices/{device_id}": {
+                "get": {
+                    "summary": "An enrolled device (never its secret)",
+                    "security": _BEARER,
+                    "parameters": [_DEVICE_ID],
+                    "responses": {
+                        "200": {"description": "the device", **_json(_ref("DeviceView"))},
+                        **_errors(401, 404, 503),
+                    },
+                },
+                "delete": {
+                    "summary": "Remove a device: its codes verify nothing more, its pending challenges are canceled",
+                    "security": _BEARER,
+                    "parameters": [_DEVICE_ID],
+                    "responses": {
+                        "200": {"description": "removed", **_json(_ref("DeviceView"))},
+                        **_errors(401, 404, 503),
+                    },
+                },
             },
             "/.well-known/jwks.json": {
                 "get": {

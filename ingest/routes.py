@@ -5,6 +5,7 @@ from aiohttp import web
 from common.version import VERSION
 from common.web import json_response
 from ingest.challenges import cancel_challenge, create_challenge, get_challenge, simulate_sms
+from ingest.devices import enroll_device, get_device, remove_device
 from ingest.inbound import receive_sms
 from ingest.openapi import build_openapi
 from ingest.receipts import jwks, revoke_receipt, revoked_receipts
@@ -23,6 +24,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_post("/v1/challenges/{challenge_id}/simulate-sms", simulate_sms)
     app.router.add_post("/v1/challenges/{challenge_id}/revoke-receipt", revoke_receipt)
     app.router.add_get("/v1/receipts/revoked", revoked_receipts, allow_head=False)
+    app.router.add_post("/v1/devices", enroll_device)
+    app.router.add_get("/v1/devices/{device_id}", get_device, allow_head=False)
+    app.router.add_delete("/v1/devices/{device_id}", remove_device)
     app.router.add_get("/.well-known/jwks.json", jwks, allow_head=False)
     app.router.add_get("/v1/tenant", get_tenant, allow_head=False)
     app.router.add_get("/v1/stats", get_stats, allow_head=False)

@@ -9,7 +9,7 @@ import msgspec
 from common.challenges import MAX_TTL_S, Challenge, Status
 from common.clock import iso_ms
 from common.codes import MAX_LENGTH, MIN_LENGTH, Alphabet
-from common.errors import InvalidInput
+from common.errors import InvalidInput, MalformedInput
 from common.sms_links import Platform, sms_link
 
 # field: (lowest, highest) accepted value
@@ -28,7 +28,14 @@ def _documented_range(field: str) -> msgspec.Meta:
 
 
 class CreateChallenge(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    phone: Annotated[str, msgspec.Meta(description="the user's phone, any format", examples=["+33612345678"])]
+    phone: Annotated[
+        str | None,
+        msgspec.Meta(description="the user's phone, any format (optional with device_id)", examples=["+33612345678"]),
+    ] = None
+    device_id: Annotated[
+        str | None,
+        msgspec.Meta(description="a device enrolled for the phone: its app's TOTP verifies the challenge"),
+    ] = None
     region: Annotated[str | None, msgspec.Meta(description="ISO 3166 region for national formats")] = None
     # Ranges are documented here and checked by check(), which answers 422 naming the field.
     ttl_seconds: Annotated[int, _documented_range("ttl_seconds")] = 120
@@ -47,6 +54,9 @@ class CreateChallenge(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
 
     def check(self) -> None:
         """Well-formed but out-of-range values answer 422, naming the field."""
+        if self.phone is None and self.device_id is None:
+            # A shape error, as a missing required field is: 400.
+            raise MalformedInput("invalid_body", "Object missing required field `phone` (or `device_id`)")
         for field, (low, high) in LIMITS.items():
             value = getattr(self, field)
             if not low <= value <= high:
@@ -88,6 +98,7 @@ class ChallengeView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=Tru
     verify_url: str | msgspec.UnsetType = msgspec.UNSET
     test: bool = False  # shown only when true: a test challenge (test mode)
     verified_at: str | msgspec.UnsetType = msgspec.UNSET
+    device_id: str | msgspec.UnsetType = msgspec.UNSET  # a device-bound challenge
 
 
 class Created(msgspec.Struct, frozen=True):
@@ -122,5 +133,13 @@ def challenge_view(challenge: Challenge, *, watch_token: str, created: Created |
         watch_token=watch_token,
         verified_at=iso_ms(challenge.verified_at) if challenge.verified_at is not None else msgspec.UNSET,
         test=challenge.test,
+        device_id=challenge.device_id or msgspec.UNSET,
         **with_code,
     )
+
+
+def device_challenge_view(challenge: Challenge, *, watch_token: str) -> ChallengeView:
+    """The create response of a device-bound challenge: no code (the app shows it), and an SMS
+    link to the number with an empty body for the app to fill."""
+    view = challenge_view(challenge, watch_token=watch_token)
+    return msgspec.structs.replace(view, sms_uri=sms_link(challenge.virtual_number, "", Platform.ANDROID))

@@ -19,6 +19,7 @@ import structlog
 
 from common.challenges import Status
 from common.clock import Clock, now_ms, provider_time_ms
+from common.devices import DeviceRegistry
 from common.funnel import Step
 from common.keyring import Keyring
 from common.messages import TEST_PROVIDER, InboundSms
@@ -33,6 +34,8 @@ from matcher.takeover import MAX_CODES_LOOKED_UP, TakeoverSignals
 log = structlog.get_logger(__name__)
 
 
+# The candidates an enrolled app's TOTP can be (common/devices.py: 6 digits).
+DEVICE_SPEC = "numeric:6"
 # Providers whose reception times without a zone are documented as UTC.
 ZONELESS_UTC_PROVIDERS = frozenset({"vonage"})
 
@@ -63,12 +66,14 @@ class Judge:
         keyring: Keyring,
         settings: Settings,
         *,
+        devices: DeviceRegistry,
         clock: Clock = now_ms,
     ) -> None:
         self._store = store
         self._tenants = tenants
         self._sender_policy = SenderPolicy(tenants)
         self._takeovers = TakeoverSignals(store, keyring)
+        self._devices = devices
         self._keyring = keyring
         self._virtual_numbers = frozenset(settings.virtual_numbers)
         self._clock = clock
@@ -110,11 +115,13 @@ class Judge:
                 return Judgement(Outcome.FOREIGN_SENDER)
         received_at = provider_time_ms(sms.received_at, zoneless_is_utc=sms.provider in ZONELESS_UTC_PROVIDERS)
 
+        proofs = {
+            tenant_id: await self._device_proofs(tenant_id, sender, candidates, sms.accepted_at_ms)
+            for tenant_id in tenants
+        }
+
         async def apply(tenant_id: str, mode: MatchMode) -> MatchResult:
-            hashes = {
-                spec: [self._keyring.candidate_hash(tenant_id, sender, code) for code in codes]
-                for spec, codes in candidates.items()
-            }
+            hashes, device_steps = proofs[tenant_id]
             return await self._store.match(
                 tenant_id,
                 provider=sms.provider,
@@ -128,6 +135,7 @@ class Judge:
                 on_route=route.challenges.get(tenant_id, ()),
                 simulated=sms.provider == TEST_PROVIDER,
                 received_at_ms=received_at,
+                device_steps=device_steps,
             )
 
         if len(tenants) == 1:
@@ -147,6 +155,29 @@ class Judge:
         if not any(result.applied is Applied.APPLIED for result in results):
             return Judgement(Outcome.DUPLICATE)
         return Judgement(Outcome.APPLIED, verdicts)
+
+    async def _device_proofs(
+        self, tenant_id: str, sender: str, candidates: dict[str, list[str]], accepted_at_ms: int
+    ) -> tuple[dict[str, list[bytes]], dict[bytes, str]]:
+        """Each candidate's hashes for the atomic step; a candidate that is the current TOTP of a
+        device the tenant enrolled for this sender also carries that device's token, and names
+        the key that spends its time step (docs/api.md, Device-bound codes)."""
+        hashes = {
+            spec: [self._keyring.candidate_hash(tenant_id, sender, code) for code in codes]
+            for spec, codes in candidates.items()
+        }
+        totp_codes = candidates.get(DEVICE_SPEC, [])
+        device_steps: dict[bytes, str] = {}
+        if not totp_codes:
+            return hashes, device_steps
+        for device_id in await self._devices.of_phone(tenant_id, sender):
+            steps = await self._devices.steps(tenant_id, device_id, totp_codes, accepted_at_ms)
+            for index, code in enumerate(totp_codes):
+                if code in steps and hashes[DEVICE_SPEC][index] not in device_steps:
+                    proof = hashes[DEVICE_SPEC][index] + self._keyring.device_tokens(tenant_id, sender, device_id)
+                    hashes[DEVICE_SPEC][index] = proof
+                    device_steps[proof] = self._store.names.device_step(tenant_id, device_id, steps[code])
+        return hashes, device_steps
 
 
 def _count_funnel(tenants: Sequence[str], results: Sequence[MatchResult]) -> None:

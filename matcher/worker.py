@@ -95,7 +95,7 @@ class Worker:
             quorum_group_size=settings.quorum_group_size,
         )
         self._queue = topology.queue
-        judge = Judge(store, resources.tenants, resources.keyring, settings)
+        judge = Judge(store, resources.tenants, resources.keyring, settings, devices=resources.devices)
         assembler = PartAssembler(
             resources.redis,
             names,

@@ -24,6 +24,8 @@
 --            when it did not say: a challenge created more than STALE_TOLERANCE_MS after that
 --            cannot be answered by it (it costs nothing there),
 --            ARGV[11] = n, then n challenge ids (the k-th lives in KEYS[3 + k]),
+--            then m, then m candidates that are a device's TOTP (the j-th's time-step marker
+--            is KEYS[3 + n + j]),
 --            then groups: spec, count, candidate hash × count  (candidates in text order)
 --            answers 'duplicate' + what the first application did ('verified' or 'applied')
 --            for a provider message applied before, else 'applied', how many challenges it
@@ -33,7 +35,7 @@ local op, now, min_id = ARGV[1], ARGV[2], ARGV[3]
 
 local RECORD_FIELDS = {'status', 'attempts', 'max_attempts', 'code_length', 'alphabet', 'created_at',
   'expires_at', 'phone', 'virtual_number', 'code_hash', 'external_id', 'context', 'verified_at',
-  'last_event_id', 'test', 'callback_url'}
+  'last_event_id', 'test', 'callback_url', 'device_id'}
 
 -- The challenge filed under an id in a slot hash, its fields by name.
 local function load(key, id)
@@ -76,7 +78,8 @@ local function transition(events_key, ch, status, event_type, extra)
   local fields = {'type', event_type, 'challenge_id', ch.id, 'external_id', ch.external_id,
     'status', status, 'attempts', ch.attempts, 'max_attempts', ch.max_attempts,
     'phone', ch.phone, 'virtual_number', ch.virtual_number, 'occurred_at', now,
-    'verified_at', verified_at, 'test', ch.test and '1' or '', 'callback_url', ch.callback_url or ''}
+    'verified_at', verified_at, 'test', ch.test and '1' or '', 'callback_url', ch.callback_url or '',
+    'method', (ch.device_id or '') ~= '' and 'device_totp' or 'code'}
   -- The transaction the user approved, which the verification's signed receipt is bound to.
   if status == 'verified' then
     table.insert(fields, 'context')
@@ -137,8 +140,16 @@ local challenge_ids = {}
 local n_challenges = tonumber(ARGV[11])
 for k = 1, n_challenges do challenge_ids[k] = ARGV[11 + k] end
 
+-- Device-bound challenges: a candidate the matcher found to be the device's TOTP carries, after
+-- its code hashes, the device's token, and names the marker of its time step (KEYS after the
+-- challenges'): a step that verified once makes the same code a wrong guess.
+local step_marker = {}
+local n_markers = tonumber(ARGV[12 + n_challenges])
+for j = 1, n_markers do step_marker[ARGV[12 + n_challenges + j]] = KEYS[3 + n_challenges + j] end
+local DEVICE_STEP_TTL_MS = 120000  -- longer than a code's validity: three 30 s steps
+
 local candidates = {}
-local i = 12 + n_challenges
+local i = 13 + n_challenges + n_markers
 while i <= #ARGV do
   local spec, count = ARGV[i], tonumber(ARGV[i + 1])
   local list = {}
@@ -174,6 +185,14 @@ local function is_some_code(hash)
   return false
 end
 
+-- Whether a device challenge's matching candidate is a code of a time step not yet spent.
+local spent = {}
+local function fresh_step(ch, hash)
+  if (ch.device_id or '') == '' then return true end
+  local marker = step_marker[hash]
+  return marker ~= nil and not spent[marker] and redis.call('EXISTS', marker) == 0
+end
+
 local any_verified = false
 for _, ch in ipairs(considered) do
   local list = candidates[ch.alphabet .. ':' .. ch.code_length] or {}
@@ -182,11 +201,12 @@ for _, ch in ipairs(considered) do
     ch.attempts = ch.attempts + 1  -- a text with no candidate still costs an attempt
   else
     for _, hash in ipairs(list) do
-      if same_hash(hash, ch.code_hash) then
+      if same_hash(hash, ch.code_hash) and fresh_step(ch, hash) then
         ch.attempts = ch.attempts + 1
         verified = true
+        if step_marker[hash] then spent[step_marker[hash]] = true end
         break
-      elseif not is_some_code(hash) then
+      elseif same_hash(hash, ch.code_hash) or not is_some_code(hash) then
         ch.attempts = ch.attempts + 1
         if ch.attempts >= ch.max_attempts then break end
       end
@@ -206,6 +226,7 @@ end
 
 if mode == 'verifying' and not any_verified then return {'held'} end
 redis.call('SET', seen_key, any_verified and 'verified' or 'applied', 'PX', ARGV[5])
+for marker in pairs(spent) do redis.call('SET', marker, '1', 'PX', DEVICE_STEP_TTL_MS) end
 -- Counted with the change itself: a duplicate or a held SMS counts nothing, a redelivery once.
 if redis.call('HINCRBY', funnel_key, 'sms_received', 1) == 1 then
   redis.call('PEXPIRE', funnel_key, FUNNEL_TTL_MS)  -- the day's first: the key may be new

@@ -28,7 +28,7 @@ class Bench:
 
     def __init__(self, resources: RedisResources, settings: Settings) -> None:
         self.resources = resources
-        self.judge = Judge(resources.store, resources.tenants, resources.keyring, settings)
+        self.judge = Judge(resources.store, resources.tenants, resources.keyring, settings, devices=resources.devices)
 
     async def open(
         self, tenant_id: str, phone: str = PHONE, max_attempts: int = 3, ttl_ms: int = 120_000, code: str | None = None
