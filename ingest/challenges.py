@@ -151,7 +151,10 @@ async def _create_for_device(request: web.Request, challenge: Challenge) -> byte
     CHALLENGES_CREATED.inc()
     log.info("challenge_created", challenge_id=challenge.id, tenant_id=challenge.tenant_id, device=True)
     token = keyring.watch_token(challenge.tenant_id, challenge.id)
-    return msgspec.json.encode(device_challenge_view(challenge, watch_token=token))
+    # The page shows no code (the app does) and links an SMS with an empty body.
+    sealed = seal_page_secret(keyring, challenge.tenant_id, challenge.id, PageSecret("", ""))
+    page = verify_url(request.app[keys.SETTINGS].page_base_url, challenge.id, watch_token=token, sealed=sealed)
+    return msgspec.json.encode(device_challenge_view(challenge, watch_token=token, verify_url=page))
 
 
 async def _own_challenge(request: web.Request) -> Challenge:

@@ -138,8 +138,9 @@ def challenge_view(challenge: Challenge, *, watch_token: str, created: Created |
     )
 
 
-def device_challenge_view(challenge: Challenge, *, watch_token: str) -> ChallengeView:
-    """The create response of a device-bound challenge: no code (the app shows it), and an SMS
-    link to the number with an empty body for the app to fill."""
+def device_challenge_view(challenge: Challenge, *, watch_token: str, verify_url: str) -> ChallengeView:
+    """The create response of a device-bound challenge: no code (the app shows it), an SMS link
+    to the number with an empty body for the app to fill, and a page that says so."""
     view = challenge_view(challenge, watch_token=watch_token)
-    return msgspec.structs.replace(view, sms_uri=sms_link(challenge.virtual_number, "", Platform.ANDROID))
+    sms_uri = sms_link(challenge.virtual_number, "", Platform.ANDROID)
+    return msgspec.structs.replace(view, sms_uri=sms_uri, verify_url=verify_url)

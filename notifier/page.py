@@ -75,12 +75,15 @@ async def verify_page(request: web.Request) -> web.Response:
         "now_ms": now_ms(),
         "texts": texts,
     }
+    instructions = "device_instructions" if challenge.device_id else "instructions"
     page = _PAGE.substitute(
         lang=language,
         title=html.escape(texts["title"]),
-        instructions=html.escape(texts["instructions"].format(number=challenge.virtual_number)),
+        # A device-bound challenge's code is on the user's app, not on this page.
+        instructions=html.escape(texts[instructions].format(number=challenge.virtual_number)),
         code_label=html.escape(texts["code_label"]),
         code=html.escape(secret.code),
+        code_hidden="hidden" if challenge.device_id else "",
         send=html.escape(texts["send"]),
         sms_link=html.escape(sms_link(challenge.virtual_number, secret.sms_body, platform)),
         qr_svg=qr.svg_inline(scale=4, border=4, omitsize=True, title=texts["qr"]),

@@ -10,6 +10,7 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
     "en": {
         "title": "Confirm your phone number",
         "instructions": "Send this code by SMS from your phone to {number}.",
+        "device_instructions": "Open the app on your phone and send the code it shows by SMS to {number}.",
         "code_label": "Your code",
         "send": "Send SMS",
         "qr": "On a computer? Scan this with your phone's camera to send the SMS.",
@@ -28,6 +29,7 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
     "fr": {
         "title": "Confirmez votre numéro de téléphone",
         "instructions": "Envoyez ce code par SMS depuis votre téléphone au {number}.",
+        "device_instructions": "Ouvrez l'application sur votre téléphone et envoyez le code qu'elle affiche par SMS au {number}.",
         "code_label": "Votre code",
         "send": "Envoyer le SMS",
         "qr": "Sur un ordinateur ? Scannez ceci avec l'appareil photo de votre téléphone pour envoyer le SMS.",
@@ -46,6 +48,7 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
     "it": {
         "title": "Conferma il tuo numero di telefono",
         "instructions": "Invia questo codice via SMS dal tuo telefono al {number}.",
+        "device_instructions": "Apri l'app sul tuo telefono e invia via SMS il codice che mostra al {number}.",
         "code_label": "Il tuo codice",
         "send": "Invia SMS",
         "qr": "Sei su un computer? Inquadra questo codice con la fotocamera del telefono per inviare l'SMS.",
@@ -64,6 +67,7 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
     "de": {
         "title": "Bestätigen Sie Ihre Telefonnummer",
         "instructions": "Senden Sie diesen Code per SMS von Ihrem Telefon an {number}.",
+        "device_instructions": "Öffnen Sie die App auf Ihrem Telefon und senden Sie den angezeigten Code per SMS an {number}.",
         "code_label": "Ihr Code",
         "send": "SMS senden",
         "qr": "Am Computer? Scannen Sie dies mit der Kamera Ihres Telefons, um die SMS zu senden.",

@@ -11,6 +11,7 @@ import asyncio
 import html
 import re
 import shutil
+import time
 from asyncio.subprocess import PIPE
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -30,6 +31,7 @@ from notifier.keys import SOCKETS
 from notifier.page import ASSET_BASE
 from tests.chaos.deployment import wait_for
 from tests.integration.conftest import ACME_KEY, VIRTUAL_NUMBER, Pipeline, bearer, next_frame
+from tests.integration.test_devices import device_challenge, enroll, rfc6238, secret_of
 from tests.support.browser import chromium, page_errors, screenshot
 
 IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
@@ -182,6 +184,18 @@ async def test_the_page_says_when_the_code_came_from_another_number(pipeline: Pi
     assert await page.get_attribute("body", "data-state") == "pending"
     await screenshot(page, "verify-page-sender-mismatch")
     await pipeline.sms(challenge["code"])
+    assert "confirmed" in await state_of(page, "verified")
+
+
+async def test_a_device_challenges_page_sends_to_the_app_and_hears_the_verdict(pipeline: Pipeline, browser: Browser):
+    device = await enroll(pipeline)
+    challenge = await device_challenge(pipeline, device)
+    page = await open_page(browser, pipeline, challenge)
+    assert "Open the app on your phone" in await page.inner_text(".instructions")
+    assert not await page.is_visible("output.code"), "the code is on the app, not on the page"
+    assert await page.get_attribute("#send", "href") == f"sms:{VIRTUAL_NUMBER}?&body="  # the form every phone reads
+    await screenshot(page, "verify-page-device")
+    await pipeline.sms(rfc6238(secret_of(device), time.time()))
     assert "confirmed" in await state_of(page, "verified")
 
 
