@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 _SEP = "\x1f"
 CODE_HASH_BYTES = 16
+CODE_TAG_CHARS = 16  # a code tag: 64 bits, hex
 
 
 def _derive(root: bytes, label: str) -> bytes:
@@ -73,7 +74,7 @@ class Keyring:
         """Finds the challenges a code belongs to on a number, whoever sends it (the takeover
         signal): 64 bits of a keyed hash, hex, so the index reveals no code."""
         message = _SEP.join((virtual_number, code.upper())).encode()
-        return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()[:16]
+        return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()[:CODE_TAG_CHARS]
 
     def code_tags(self, virtual_number: str, code: str) -> list[str]:
         """The tag under the current secret, then under each previous one."""

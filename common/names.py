@@ -179,8 +179,8 @@ class Names:
         return f"{self._tenant(tenant_id)}:callback-status"
 
     def code_index(self, window: int, tag: str) -> str:
-        """The hash whose field ``tag`` lists, space-separated, the ``<tenant>/<id>`` of the
-        challenges expiring in ``window`` whose code on their number has that keyed tag."""
+        """The hash whose fields ``<tag><id without ch_>`` (value: the tenant) are the challenges
+        expiring in ``window`` whose code on their number has that keyed tag."""
         return f"{self.namespace}:code-index:{window}:{int(tag[:8], 16) % CODE_INDEX_BUCKETS}"
 
     def mismatch_seen(self, tenant_id: str, provider: str, sender: str, provider_message_id: str) -> str:

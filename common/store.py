@@ -12,6 +12,7 @@ from redis.typing import EncodableT
 from common.challenge_ids import expiry_slot, slot_end_ms, slot_of
 from common.challenges import MAX_TTL_S, Challenge, Status
 from common.funnel import day_of
+from common.keyring import CODE_TAG_CHARS
 from common.names import CODE_INDEX_WINDOW_MS, Names
 from common.pipelining import Command, SharedPipeline, script_call
 from common.redis import RedisClient, binary, text
@@ -115,8 +116,10 @@ class ChallengeStore:
         if code_tag is not None:
             window = challenge.expires_at // CODE_INDEX_WINDOW_MS
             index = names.code_index(window, code_tag)
+            # One field per challenge, found by its tag prefix: a value listing several challenges
+            # (equal codes are common on a busy number) would outgrow Redis's compact encoding.
             indexed = [
-                script_call(self._routes, (index,), ("join", code_tag, member)),
+                ("HSET", index, code_tag + challenge.id.removeprefix("ch_"), tenant_id),
                 ("PEXPIREAT", index, (window + 1) * CODE_INDEX_WINDOW_MS + CODE_INDEX_GRACE_MS),
             ]
         await self._shared.execute_many(
@@ -136,14 +139,16 @@ class ChallengeStore:
         names = self.names
         first = (now_ms - CODE_INDEX_GRACE_MS) // CODE_INDEX_WINDOW_MS
         last = (now_ms + MAX_TTL_S * 1000) // CODE_INDEX_WINDOW_MS
-        lookups: list[Command] = [
-            ("HGET", names.code_index(window, tag), tag) for window in range(first, last + 1) for tag in code_tags
-        ]
+        scans = [(names.code_index(window, tag), f"{tag}*") for window in range(first, last + 1) for tag in code_tags]
+        lookups: list[Command] = [("HSCAN", key, 0, "MATCH", match, "COUNT", 1000) for key, match in scans]
         found: dict[str, list[str]] = {}
-        for reply in await self._shared.execute_many(lookups):
-            for member in text(reply).split() if reply else ():
-                tenant_id, _, challenge_id = member.partition("/")
-                found.setdefault(tenant_id, []).append(challenge_id)
+        for (key, match), (cursor, fields) in zip(scans, await self._shared.execute_many(lookups), strict=True):
+            while True:  # a compact hash answers in one reply; a large one may take more
+                for field, tenant_id in fields.items():
+                    found.setdefault(text(tenant_id), []).append("ch_" + text(field)[CODE_TAG_CHARS:])
+                if not int(cursor):
+                    break
+                cursor, fields = await self._redis.hscan(key, cursor, match=match, count=1000)
         return found
 
     async def signal_mismatch(

@@ -2,8 +2,7 @@
 -- A route is the field '<phone>:<number>' of one of the shared bucket hashes (common/names.py),
 -- its value the space-separated '<tenant>/<challenge id>' of the challenges opened for it.
 -- Each change is one step, so concurrent creates, cancels and sweeps never lose a member.
--- The code index (common/names.py, code_index) is kept the same way: a keyed code tag instead
--- of a route, the same members, joined only.
+-- A phone's enrolled devices (common/devices.py) are kept the same way.
 --
 -- KEYS[1] = the route's bucket, ARGV[1] = operation, ARGV[2] = the route's field
 --   join:    ARGV[3] = the member to add (once)
