@@ -21,6 +21,7 @@ ROUTE_BUCKETS = 4096
 # each dropped by Redis once its window ended, so nothing needs removing.
 CODE_INDEX_BUCKETS = 4096
 CODE_INDEX_WINDOW_MS = 300_000
+DEVICE_MARK = "/device"
 
 
 class Names:
@@ -218,6 +219,12 @@ class Names:
     def tenant_member(tenant_id: str, member: str | int) -> str:
         """``<tenant>/<challenge id>`` in a route, ``<tenant>/<expiry slot>`` in ``expiry_slots``."""
         return f"{tenant_id}/{member}"
+
+    @staticmethod
+    def route_member(tenant_id: str, challenge_id: str, *, device: bool) -> str:
+        """A challenge on its route; ``/device`` marks a device-bound one, so the matcher looks
+        up enrolled devices only for SMS that a device-bound challenge waits for."""
+        return f"{tenant_id}/{challenge_id}{DEVICE_MARK if device else ''}"
 
     @staticmethod
     def parse_tenant_member(member: str) -> tuple[str, str]:

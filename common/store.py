@@ -13,7 +13,7 @@ from common.challenge_ids import expiry_slot, slot_end_ms, slot_of
 from common.challenges import MAX_TTL_S, Challenge, Status
 from common.funnel import day_of
 from common.keyring import CODE_TAG_CHARS
-from common.names import CODE_INDEX_WINDOW_MS, Names
+from common.names import CODE_INDEX_WINDOW_MS, DEVICE_MARK, Names
 from common.pipelining import Command, SharedPipeline, script_call
 from common.redis import RedisClient, binary, text
 from common.spread_index import SpreadIndex
@@ -70,6 +70,7 @@ class SmsRoute(msgspec.Struct, frozen=True):
 
     tenants: tuple[str, ...]  # fixed at the SMS's first judgement
     challenges: dict[str, list[str]]  # tenant → challenge ids on the route now (some may have ended)
+    device_tenants: frozenset[str] = frozenset()  # tenants with a device-bound challenge among them
 
 
 class ChallengeStore:
@@ -111,7 +112,7 @@ class ChallengeStore:
         route = (names.route(challenge.phone, challenge.virtual_number),)
         records = names.challenges(tenant_id, slot)
         slot_member = names.tenant_member(tenant_id, slot)
-        member = names.tenant_member(tenant_id, challenge.id)
+        member = names.route_member(tenant_id, challenge.id, device=challenge.device_id is not None)
         indexed: list[Command] = []
         if code_tag is not None:
             window = challenge.expires_at // CODE_INDEX_WINDOW_MS
@@ -296,13 +297,19 @@ class ChallengeStore:
         args: list[EncodableT] = ["judge", names.route_field(phone, virtual_number), SEEN_TTL_MS]
         fixed, on_route = await self._shared.run_script(self._routes, keys, args)
         tenants = tuple(text(fixed).split(",")) if fixed else ()
-        return SmsRoute(tenants, self._challenges_by_tenant(on_route))
+        return SmsRoute(tenants, self._challenges_by_tenant(on_route), self._device_tenants(on_route))
 
     def _challenges_by_tenant(self, route_value: bytes | None) -> dict[str, list[str]]:
         by_tenant: dict[str, list[str]] = {}
-        for tenant_id, challenge_id in map(self.names.parse_tenant_member, text(route_value or b"").split()):
-            by_tenant.setdefault(tenant_id, []).append(challenge_id)
+        for tenant_id, challenge in map(self.names.parse_tenant_member, text(route_value or b"").split()):
+            by_tenant.setdefault(tenant_id, []).append(challenge.removesuffix(DEVICE_MARK))
         return by_tenant
+
+    @staticmethod
+    def _device_tenants(route_value: bytes | None) -> frozenset[str]:
+        """The tenants with a device-bound challenge on the route."""
+        members = text(route_value or b"").split()
+        return frozenset(member.partition("/")[0] for member in members if member.endswith(DEVICE_MARK))
 
     async def due_slots(self, cutoff_ms: int, limit: int) -> list[tuple[str, int]]:
         """(tenant, expiry slot) pairs whose slot ended at or before ``cutoff_ms``."""
@@ -326,7 +333,7 @@ class ChallengeStore:
                     [
                         "leave",
                         names.route_field(challenge.phone, challenge.virtual_number),
-                        names.tenant_member(challenge.tenant_id, challenge.id),
+                        names.route_member(challenge.tenant_id, challenge.id, device=challenge.device_id is not None),
                     ],
                 )
                 for challenge in challenges[start : start + _CALLS_PER_ROUND_TRIP]

@@ -116,7 +116,9 @@ class Judge:
         received_at = provider_time_ms(sms.received_at, zoneless_is_utc=sms.provider in ZONELESS_UTC_PROVIDERS)
 
         proofs = {
-            tenant_id: await self._device_proofs(tenant_id, sender, candidates, sms.accepted_at_ms)
+            tenant_id: await self._device_proofs(
+                tenant_id, sender, candidates, sms.accepted_at_ms, devices=tenant_id in route.device_tenants
+            )
             for tenant_id in tenants
         }
 
@@ -157,18 +159,19 @@ class Judge:
         return Judgement(Outcome.APPLIED, verdicts)
 
     async def _device_proofs(
-        self, tenant_id: str, sender: str, candidates: dict[str, list[str]], accepted_at_ms: int
+        self, tenant_id: str, sender: str, candidates: dict[str, list[str]], accepted_at_ms: int, *, devices: bool
     ) -> tuple[dict[str, list[bytes]], dict[bytes, str]]:
         """Each candidate's hashes for the atomic step; a candidate that is the current TOTP of a
         device the tenant enrolled for this sender also carries that device's token, and names
-        the key that spends its time step (docs/api.md, Device-bound codes)."""
+        the key that spends its time step (docs/api.md, Device-bound codes). Devices are looked
+        up only when a device-bound challenge of the tenant waits on the SMS's route."""
         hashes = {
             spec: [self._keyring.candidate_hash(tenant_id, sender, code) for code in codes]
             for spec, codes in candidates.items()
         }
         totp_codes = candidates.get(DEVICE_SPEC, [])
         device_steps: dict[bytes, str] = {}
-        if not totp_codes:
+        if not totp_codes or not devices:
             return hashes, device_steps
         for device_id in await self._devices.of_phone(tenant_id, sender):
             steps = await self._devices.steps(tenant_id, device_id, totp_codes, accepted_at_ms)
