@@ -3,9 +3,10 @@
 Every ``challenge.verified`` frame carries a compact JWS a platform can keep as proof and
 anyone can check offline against ``GET /.well-known/jwks.json``: who (the phone), what (``ctx``,
 the SHA-256 of the transaction text the user approved), how (``method``) and when (``iat``).
-Signatures are Ed25519 (``EdDSA``) or P-256 (``ES256``), by the key ``REVOTP_RECEIPT_KEY`` holds;
-both are deterministic here (Ed25519 by design, and the claims are fixed by the event), so the
-notifier and the callbacks, signing the same event apart, send the same receipt.
+Signatures are Ed25519 (``EdDSA``) or P-256 (``ES256``), by the key ``REVOTP_RECEIPT_KEY`` holds.
+The claims are fixed by the event; Ed25519 signatures are deterministic too, so the notifier and
+the callbacks, signing the same event apart, send the same receipt. ES256 signatures differ each
+time they are made: two receipts of one verification, both valid.
 
 Every key that ever signed is kept in the JWKS (``<namespace>:receipt-keys``) so that receipts
 signed before a key rotation still verify; ``revotp receipt-keys forget KID`` removes one.
