@@ -201,12 +201,13 @@ for _, ch in ipairs(considered) do
     ch.attempts = ch.attempts + 1  -- a text with no candidate still costs an attempt
   else
     for _, hash in ipairs(list) do
-      if same_hash(hash, ch.code_hash) and fresh_step(ch, hash) then
+      local its_code = same_hash(hash, ch.code_hash)
+      if its_code and fresh_step(ch, hash) then
         ch.attempts = ch.attempts + 1
         verified = true
         if step_marker[hash] then spent[step_marker[hash]] = true end
         break
-      elseif same_hash(hash, ch.code_hash) or not is_some_code(hash) then
+      elseif its_code or not is_some_code(hash) then  -- its code again: a spent time step
         ch.attempts = ch.attempts + 1
         if ch.attempts >= ch.max_attempts then break end
       end
