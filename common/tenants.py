@@ -26,7 +26,7 @@ from common.bootstrap import parse_entry
 from common.clock import now_ms
 from common.keyring import api_key_digest
 from common.names import TENANT_ID_PATTERN, Names
-from common.phones import checked_regions, to_e164
+from common.phones import checked_regions, region_of, to_e164
 from common.pipelining import SharedPipeline
 from common.redis import RedisClient, text
 
@@ -68,8 +68,10 @@ class TenantRecord(msgspec.Struct, frozen=True, kw_only=True):
     # ISO regions whose phones may answer this tenant's challenges; empty: all (docs/api.md, Tenant API).
     allowed_sender_countries: tuple[str, ...] = ()
 
-    def admits_sender_from(self, region: str | None) -> bool:
-        return not self.allowed_sender_countries or region in self.allowed_sender_countries
+    def admits_sender(self, phone_e164: str) -> bool:
+        """Whether a phone may answer this tenant's challenges; its country is read only when
+        the tenant restricts countries (reading it is a phone-number parse, on every SMS)."""
+        return not self.allowed_sender_countries or region_of(phone_e164) in self.allowed_sender_countries
 
 
 class NewTenant(msgspec.Struct, frozen=True, kw_only=True):

@@ -15,7 +15,7 @@ from common.challenges import Challenge, Status
 from common.codes import Alphabet, generate_code
 from common.devices import DIGITS, Device
 from common.messages import TEST_PROVIDER, InboundSms
-from common.phones import region_of, to_e164
+from common.phones import to_e164
 from common.sms_links import sms_body
 from common.store import CancelOutcome
 from common.verify_page import PageSecret, seal_page_secret, verify_url
@@ -68,7 +68,7 @@ async def create_challenge(request: web.Request) -> web.Response:
         raise ApiError(422, "invalid_phone", "phone is not a valid phone number")
     tenant = await app[keys.RESOURCES].tenants.get(tenant_id)
     numbers = (tenant.virtual_numbers if tenant else ()) or settings.virtual_numbers
-    if tenant is not None and not tenant.admits_sender_from(region_of(phone)) and phone not in tenant.test_numbers:
+    if tenant is not None and not tenant.admits_sender(phone) and phone not in tenant.test_numbers:
         # Its SMS could never verify it (the tenant's allowed_sender_countries): say so now.
         raise ApiError(
             422, "phone_country_not_allowed", "the tenant accepts SMS only from phones of its allowed_sender_countries"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-from common.phones import region_of
 from common.tenants import TenantRecord, TenantRegistry
 
 REFRESH_S = 1.0
@@ -25,12 +24,11 @@ class SenderPolicy:
 
     async def admitting(self, tenant_ids: Sequence[str], sender_e164: str) -> tuple[list[str], list[str]]:
         """(the tenants whose policy admits this sender, those whose policy refuses it)."""
-        region = region_of(sender_e164)
         admitted: list[str] = []
         refused: list[str] = []
         for tenant_id in tenant_ids:
             record = await self._record(tenant_id)
-            (admitted if record is None or record.admits_sender_from(region) else refused).append(tenant_id)
+            (admitted if record is None or record.admits_sender(sender_e164) else refused).append(tenant_id)
         return admitted, refused
 
     async def _record(self, tenant_id: str) -> TenantRecord | None:
