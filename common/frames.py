@@ -46,7 +46,7 @@ def cursor_key(cursor: str) -> tuple[int, int]:
 def event_frame(cursor: str, event: Event, receipts: ReceiptSigner, tenant_id: str) -> str:
     """An event as sent and posted; a verification's with its signed receipt."""
     verified = event.type is EventType.VERIFIED
-    receipt = receipts.receipt(tenant_id, event, method=event.method) if verified else msgspec.UNSET
+    receipt = receipts.receipt(tenant_id, event) if verified else msgspec.UNSET
     mismatch = event.type is EventType.SENDER_MISMATCH
     return _encode(
         EventFrame(

@@ -74,7 +74,7 @@ class ReceiptSigner:
         self._issuer = issuer
         self._signed: OrderedDict[tuple[str, str], str] = OrderedDict()
 
-    def receipt(self, tenant_id: str, event: Event, *, method: str = "code") -> str:
+    def receipt(self, tenant_id: str, event: Event) -> str:
         """The receipt of a verified event (the same one each time it is asked for)."""
         cached = self._signed.get((tenant_id, event.challenge_id))
         if cached is not None:
@@ -87,7 +87,7 @@ class ReceiptSigner:
             "iat": (event.verified_at or event.occurred_at) // 1000,
             "phone": event.phone,
             "virtual_number": event.virtual_number,
-            "method": method,
+            "method": event.method,
             "external_id": event.external_id,
             "ctx": context_digest(event.context),
         }
