@@ -169,18 +169,22 @@ class ChallengeStore:
 
     async def get_with_code_hash(self, tenant_id: str, challenge_id: str) -> tuple[Challenge, bytes] | None:
         """The challenge and the keyed hash of its code (for the takeover signal's check)."""
-        slot = slot_of(challenge_id)
-        packed = await self._redis.hget(self.names.challenges(tenant_id, slot), challenge_id) if slot else None
-        if not packed:
+        packed = await self._packed(tenant_id, challenge_id)
+        if packed is None:
             return None
-        return Challenge.unpack(tenant_id, challenge_id, binary(packed)), Challenge.code_hash_of(binary(packed))
+        return Challenge.unpack(tenant_id, challenge_id, packed), Challenge.code_hash_of(packed)
 
     async def get(self, tenant_id: str, challenge_id: str) -> Challenge | None:
+        packed = await self._packed(tenant_id, challenge_id)
+        return Challenge.unpack(tenant_id, challenge_id, packed) if packed is not None else None
+
+    async def _packed(self, tenant_id: str, challenge_id: str) -> bytes | None:
+        """The stored record of a challenge, or None (gone, or not a challenge id)."""
         slot = slot_of(challenge_id)
         if slot is None:
             return None
         packed = await self._redis.hget(self.names.challenges(tenant_id, slot), challenge_id)
-        return Challenge.unpack(tenant_id, challenge_id, binary(packed)) if packed else None
+        return binary(packed) if packed else None
 
     async def cancel(self, challenge: Challenge, now_ms: int) -> tuple[CancelOutcome, Status | None]:
         keys = self._keys_of(challenge)
