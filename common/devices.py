@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 import msgspec
 import pyotp
 
+from common.challenges import MAX_TTL_S
 from common.keyring import Keyring
 from common.names import Names
 from common.redis import RedisClient, binary, text
@@ -116,13 +117,13 @@ class DeviceRegistry:
                     found.setdefault(code, step)
         return found
 
-    async def opened(self, tenant_id: str, device_id: str, challenge_id: str, expires_at_ms: int) -> None:
-        """Remember a challenge opened for the device, until it expired, to cancel it with the device."""
+    async def opened(self, tenant_id: str, device_id: str, challenge_id: str) -> None:
+        """Remember a challenge opened for the device, to cancel it with the device. The set
+        lives as long as the longest challenge could from now, so it outlives all it holds."""
         key = self._names.device_challenges(tenant_id, device_id)
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.sadd(key, challenge_id)
-            pipe.pexpireat(key, expires_at_ms + 60_000, gt=True)
-            pipe.pexpireat(key, expires_at_ms + 60_000, nx=True)
+            pipe.expire(key, MAX_TTL_S + 60)
             await pipe.execute()
 
     async def opened_for(self, tenant_id: str, device_id: str) -> list[str]:

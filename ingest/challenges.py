@@ -147,7 +147,7 @@ async def _create_for_device(request: web.Request, challenge: Challenge) -> byte
     resources = request.app[keys.RESOURCES]
     keyring, device_id = resources.keyring, challenge.device_id or ""
     await resources.store.create(challenge, keyring.device_token(challenge.tenant_id, challenge.phone, device_id))
-    await resources.devices.opened(challenge.tenant_id, device_id, challenge.id, challenge.expires_at)
+    await resources.devices.opened(challenge.tenant_id, device_id, challenge.id)
     CHALLENGES_CREATED.inc()
     log.info("challenge_created", challenge_id=challenge.id, tenant_id=challenge.tenant_id, device=True)
     token = keyring.watch_token(challenge.tenant_id, challenge.id)
