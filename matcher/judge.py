@@ -149,10 +149,7 @@ class Judge:
                     await apply(tenant_id, MatchMode.ALL) if result.applied is Applied.HELD else result
                     for tenant_id, result in zip(tenants, results, strict=True)
                 ]
-        _count_funnel(tenants, results)
-        for tenant_id, result in zip(tenants, results, strict=True):
-            if result.stale:
-                STALE.labels(tenant=tenant_id).inc(result.stale)
+        _count(tenants, results)
         verdicts = tuple(verdict for result in results for verdict in result.verdicts)
         if not any(result.applied is Applied.APPLIED for result in results):
             return Judgement(Outcome.DUPLICATE)
@@ -183,9 +180,12 @@ class Judge:
         return hashes, device_steps
 
 
-def _count_funnel(tenants: Sequence[str], results: Sequence[MatchResult]) -> None:
-    """The funnel's matcher steps in /metrics, as the atomic step counted them in Redis."""
+def _count(tenants: Sequence[str], results: Sequence[MatchResult]) -> None:
+    """The funnel's matcher steps in /metrics, as the atomic step counted them in Redis, and
+    the challenges each tenant's step found the SMS too old for."""
     for tenant_id, result in zip(tenants, results, strict=True):
+        if result.stale:
+            STALE.labels(tenant=tenant_id).inc(result.stale)
         if result.applied is Applied.APPLIED:
             FUNNEL.labels(tenant=tenant_id, step=Step.SMS_RECEIVED).inc()
             verified = sum(1 for v in result.verdicts if v.status is Status.VERIFIED and v.event_id)
