@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from prometheus_client import REGISTRY
 
 
@@ -10,7 +12,14 @@ def sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-async def judged_without_challenge_since(before: float) -> bool:
-    """Whether a matcher judged an SMS that found no challenge of its sender since ``before``
-    (that counter's value then): for tests that wait on an SMS that changes nothing."""
-    return sample("revotp_matcher_sms_total", outcome="no_challenge") > before
+async def grown(name: str, before: float, *, within: float = 10.0, **labels: str) -> float:
+    """Wait until a counter exceeds ``before`` (its value when the test acted), up to ``within``
+    seconds; its value then. For tests that wait on an SMS whose effect is only counted."""
+    for _ in range(int(within / POLL_S)):
+        if (value := sample(name, **labels)) > before:
+            return value
+        await asyncio.sleep(POLL_S)
+    return sample(name, **labels)
+
+
+POLL_S = 0.05
