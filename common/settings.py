@@ -115,10 +115,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """The notifier's public base URL, where end users open the verify page."""
         return (self.page_url or f"http://{self.host}:{self.notifier_port}").rstrip("/")
 
+    @property
+    def local_host(self) -> str:
+        """Where a tool beside the servers reaches them: their host, unless that is no address."""
+        return "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104 - compared, not bound
+
     def local_url(self, port: int) -> str:
-        """A revotp server on this machine, as a tool beside it reaches it (0.0.0.0 is no address)."""
-        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host  # noqa: S104 - compared, not bound
-        return f"http://{host}:{port}"
+        """A revotp server on this machine, as a tool beside it reaches it."""
+        return f"http://{self.local_host}:{port}"
 
     def provider_option(self, provider: str, option: str) -> str:
         """``REVOTP_<PROVIDER>_<OPTION>``, empty when unset (``android-sms-gateway`` → ``ANDROID_SMS_GATEWAY``)."""

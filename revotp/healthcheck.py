@@ -10,8 +10,6 @@ from __future__ import annotations
 import http.client
 import sys
 
-from yarl import URL
-
 from common.settings import Settings
 
 TIMEOUT_S = 2.0
@@ -41,8 +39,7 @@ def probe(host: str, port: int) -> int | None:
 
 
 def run(settings: Settings) -> int:
-    host = URL(settings.local_url(0)).host or "127.0.0.1"
-    statuses = {name: probe(host, port) for name, port in service_ports(settings).items()}
+    statuses = {name: probe(settings.local_host, port) for name, port in service_ports(settings).items()}
     listening = {name: status for name, status in statuses.items() if status is not None}
     if not listening:
         print("revotp healthcheck: no revotp service listens on this machine", file=sys.stderr)
