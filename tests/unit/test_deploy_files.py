@@ -105,7 +105,7 @@ def test_the_package_installs_its_data_without_setuptools_warnings(tmp_path: Pat
     # Built from a copy: setuptools leaves build/ and *.egg-info beside the sources it builds.
     source = tmp_path / "source"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".*", "build", "*.egg-info", "__pycache__", "var"))
-    code, output = run(sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-q", "-v", "-w", str(tmp_path))
+    code, output = run(sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-v", "-w", str(tmp_path))
     assert code == 0, output
     assert "_Warning" not in output, output
     (wheel,) = tmp_path.glob("revotp-*.whl")
