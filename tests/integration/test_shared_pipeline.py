@@ -13,7 +13,7 @@ from common.pipelining import ReplicasBehind, SharedPipeline
 from common.redis import TRANSIENT_ERRORS
 from tests.chaos.deployment import wait_for
 from tests.integration.conftest import redis_client
-from tests.support.brokers import OwnRedis
+from tests.support.brokers import REPLY_TIMEOUT_S, OwnRedis
 
 ECHO = "return {KEYS[1], ARGV[1]}"
 
@@ -21,7 +21,7 @@ ECHO = "return {KEYS[1], ARGV[1]}"
 async def test_concurrent_commands_ride_one_round_trip_and_keep_their_own_replies(tmp_path: Path):
     server = OwnRedis(tmp_path / "redis")  # its own server: INFO counts only this test's commands
     await server.start()
-    redis = Redis.from_url(server.url)
+    redis = Redis.from_url(server.url, socket_timeout=REPLY_TIMEOUT_S)
     try:
         shared = SharedPipeline(redis)
         script = redis.register_script(ECHO)
@@ -80,7 +80,7 @@ async def test_a_round_trip_is_bounded_as_a_whole_when_replies_have_no_timeout(n
 async def test_with_replicas_to_wait_for_a_reply_means_the_replica_holds_the_write(tmp_path: Path):
     primary = OwnRedis(tmp_path / "primary", "--repl-diskless-sync-delay", "0")  # no waiting for more replicas
     await primary.start()
-    redis = Redis.from_url(primary.url)
+    redis = Redis.from_url(primary.url, socket_timeout=REPLY_TIMEOUT_S)
     replica: OwnRedis | None = None
     try:
         shared = SharedPipeline(redis, wait_replicas=1)
@@ -99,7 +99,7 @@ async def test_with_replicas_to_wait_for_a_reply_means_the_replica_holds_the_wri
         for _ in range(5):
             replies = await asyncio.gather(*(shared.execute("INCR", f"n{n}") for n in range(20)))
             # Replied means replicated: the replica shows each write the moment its caller returns.
-            async with Redis.from_url(replica.url) as on_replica:
+            async with Redis.from_url(replica.url, socket_timeout=REPLY_TIMEOUT_S) as on_replica:
                 assert [int(v or 0) for v in await on_replica.mget([f"n{n}" for n in range(20)])] == replies
     finally:
         await redis.aclose()

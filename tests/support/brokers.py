@@ -15,10 +15,13 @@ import time
 from pathlib import Path
 
 from redis.asyncio import Redis
-from redis.exceptions import BusyLoadingError
+from redis.exceptions import BusyLoadingError, RedisError
 
 from revotp.replay.ceiling import free_port
 from tests.support.processes import die_with_parent
+
+# A test's own Redis answers in milliseconds; a reply slower than this is a hang worth naming.
+REPLY_TIMEOUT_S = 10.0
 
 
 def _listening(port: int) -> bool:
@@ -163,27 +166,46 @@ class OwnRedis:
 
     async def _wait_loaded(self, within: float = 60.0) -> None:
         """Listening is not serving: until its append-only file is read back, Redis answers
-        every command with LOADING, and a test that reads then would blame the pipeline."""
-        client = Redis.from_url(self.url)
+        every command with LOADING, and a test that reads then would blame the pipeline.
+
+        The server that answers must also be this one: the port was free when it was chosen,
+        but another process of a parallel run may have taken it since."""
+        assert self.process is not None
+        client = Redis.from_url(self.url, socket_timeout=REPLY_TIMEOUT_S)
         deadline = time.monotonic() + within
         try:
             while True:
                 try:
-                    await client.ping()
-                    return
+                    server = await client.info("server")
+                    break
                 except BusyLoadingError:
                     if time.monotonic() > deadline:
                         raise
                     await asyncio.sleep(0.05)
+        except (RedisError, OSError) as error:
+            raise RuntimeError(f"redis-server on {self.port} did not serve: {error}\n{self.log_tail()}") from error
         finally:
             await client.aclose()
+        if server.get("process_id") != self.process.pid:
+            raise RuntimeError(f"port {self.port} answers for another process\n{self.log_tail()}")
 
-    async def stop(self) -> None:
-        """A clean shutdown (SIGTERM): Redis flushes its append-only file and exits."""
+    async def stop(self, within: float = 30.0) -> None:
+        """A clean shutdown (SIGTERM): Redis flushes its append-only file and exits.
+
+        A server still up after ``within`` seconds is killed and the test fails, with its log."""
         if self.process is not None and self.process.returncode is None:
             self.process.send_signal(signal.SIGTERM)
-            await self.process.wait()
+            try:
+                await asyncio.wait_for(self.process.wait(), within)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+                raise RuntimeError(f"redis-server on {self.port} ignored SIGTERM\n{self.log_tail()}") from None
         await wait_listening(self.port, up=False)
+
+    def log_tail(self, lines: int = 30) -> str:
+        log = self.base / "redis.log"
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else "(no log)"
 
     async def restart(self) -> None:
         await self.stop()
