@@ -34,8 +34,7 @@ from redis.typing import EncodableT
 
 from common.batching import GroupCommit
 from common.redis import RedisClient
-
-Command = tuple[EncodableT, ...]
+from common.redis_wire import Command, KeptConnection
 
 
 def script_call(script: AsyncScript, keys: Sequence[str], args: Sequence[EncodableT]) -> Command:
@@ -64,6 +63,8 @@ class SharedPipeline:
         self._timeout_s = round_trip_timeout_s
         self._wait_replicas = wait_replicas
         self._group: GroupCommit[Command, Any] = GroupCommit(self._send, max_items=max_commands)
+        # One round trip at a time (the group commit's), so one connection serves them all.
+        self._kept = None if isinstance(redis, RedisCluster) else KeptConnection(redis)
         self.round_trips = 0  # pipelines sent, for tests and profiles
 
     async def execute(self, *command: EncodableT) -> Any:
@@ -108,17 +109,17 @@ class SharedPipeline:
 
     async def _send(self, commands: list[Command]) -> list[Any]:
         self.round_trips += 1
-        async with asyncio.timeout(self._timeout_s), self._redis.pipeline(transaction=False) as pipe:
-            for command in commands:
-                pipe.execute_command(*command)
-            if not self._wait_replicas:
-                return list(await pipe.execute(raise_on_error=False))
-            servers = self._servers_of(commands)
-            written_to = list(dict.fromkeys(servers))  # each server once, in order
-            for server in written_to:
-                wait = ("WAIT", self._wait_replicas, WAIT_REPLICAS_TIMEOUT_MS)
-                pipe.execute_command(*wait, **({"target_nodes": server} if server is not None else {}))
-            replies = list(await pipe.execute(raise_on_error=False))
+        servers = self._servers_of(commands) if self._wait_replicas else []
+        written_to = list(dict.fromkeys(servers))  # each server once, in order
+        async with asyncio.timeout(self._timeout_s):
+            if self._kept is not None:
+                waits = [self._wait_command()] * len(written_to)
+                replies = await self._kept.round_trip([*commands, *waits])
+            else:
+                assert isinstance(self._redis, RedisCluster)
+                replies = await self._send_to_cluster(self._redis, commands, written_to)
+        if not self._wait_replicas:
+            return replies
         confirmed = {
             server: isinstance(count, int) and count >= self._wait_replicas
             for server, count in zip(written_to, replies[len(commands) :], strict=True)
@@ -129,6 +130,21 @@ class SharedPipeline:
             else ReplicasBehind(f"fewer than {self._wait_replicas} replicas confirmed in time")
             for server, reply in zip(servers, replies[: len(commands)], strict=True)
         ]
+
+    async def _send_to_cluster(
+        self, cluster: RedisCluster, commands: list[Command], written_to: list[ClusterNode | None]
+    ) -> list[Any]:
+        """redis-py's cluster pipeline routes each command to its slot's primary (and each WAIT
+        to a server the round trip wrote to)."""
+        async with cluster.pipeline(transaction=False) as pipe:
+            for command in commands:
+                pipe.execute_command(*command)
+            for server in written_to:
+                pipe.execute_command(*self._wait_command(), target_nodes=server)
+            return list(await pipe.execute(raise_on_error=False))
+
+    def _wait_command(self) -> Command:
+        return ("WAIT", self._wait_replicas, WAIT_REPLICAS_TIMEOUT_MS)
 
     def _servers_of(self, commands: list[Command]) -> list[ClusterNode | None]:
         """The primary each command goes to (None: the one server of a plain client), as the

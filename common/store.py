@@ -14,8 +14,9 @@ from common.challenges import MAX_TTL_S, Challenge, Status
 from common.funnel import day_of
 from common.keyring import CODE_TAG_CHARS
 from common.names import CODE_INDEX_WINDOW_MS, DEVICE_MARK, Names
-from common.pipelining import Command, SharedPipeline, script_call
+from common.pipelining import SharedPipeline, script_call
 from common.redis import RedisClient, binary, text
+from common.redis_wire import Command
 from common.spread_index import SpreadIndex
 
 # Any SMS carrying a provider message id is deduplicated for this long per tenant.
