@@ -30,25 +30,27 @@ def _ascii_digit(char: str) -> str:
     return str(digit) if digit is not None else char
 
 
-def _words(text: str) -> Iterator[tuple[int, int]]:
+def _words(text: str) -> list[tuple[int, int]]:
     """(start, end) of each maximal run of letters and digits."""
+    words = []
     start = None
     for index, char in enumerate(text):
         if char.isalnum():
             if start is None:
                 start = index
         elif start is not None:
-            yield start, index
+            words.append((start, index))
             start = None
     if start is not None:
-        yield start, len(text)
+        words.append((start, len(text)))
+    return words
 
 
-def _chains(text: str, symbols: frozenset[str]) -> Iterator[list[str]]:
+def _chains(text: str, words: list[tuple[int, int]], symbols: frozenset[str]) -> Iterator[list[str]]:
     """Runs of words written in ``symbols`` and joined by exactly one separator each."""
     chain: list[str] = []
     previous_end = -1
-    for start, end in _words(text):
+    for start, end in words:
         word = text[start:end]
         if not symbols.issuperset(word):
             if chain:
@@ -66,25 +68,28 @@ def _chains(text: str, symbols: frozenset[str]) -> Iterator[list[str]]:
 
 
 def candidates(text: str, length: int, alphabet: Alphabet) -> list[str]:
-    """The distinct candidates of one code shape, in the order they appear in ``text``."""
-    return _candidates(normalize(text), length, alphabet)
+    """The distinct candidates of one code shape (a length a code can have), in the order they
+    appear in ``text``."""
+    normalized = normalize(text)
+    return _by_length(normalized, _words(normalized), alphabet).get(length, [])
 
 
-def _candidates(normalized: str, length: int, alphabet: Alphabet) -> list[str]:
-    symbols = frozenset(alphabet.symbols)
-    found: dict[str, None] = {}
-    for chain in _chains(normalized, symbols):
+def _by_length(normalized: str, words: list[tuple[int, int]], alphabet: Alphabet) -> dict[int, list[str]]:
+    """The candidates of every length in one alphabet: each chain is walked once, and each
+    token that starts at one of its words is a candidate of its own length."""
+    found: dict[int, dict[str, None]] = {}
+    for chain in _chains(normalized, words, _SYMBOL_SETS[alphabet]):
         for first in range(len(chain)):
             token = ""
             for word in chain[first:]:
                 token += word
-                if len(token) >= length:
+                if len(token) > MAX_LENGTH:
                     break
-            if len(token) == length and is_candidate(token, alphabet):
-                found.setdefault(token)
-                if len(found) == MAX_CANDIDATES:
-                    return list(found)
-    return list(found)
+                if len(token) >= MIN_LENGTH and is_candidate(token, alphabet):
+                    of_length = found.setdefault(len(token), {})
+                    if len(of_length) < MAX_CANDIDATES:
+                        of_length.setdefault(token)
+    return {length: list(tokens) for length, tokens in sorted(found.items())}
 
 
 def candidates_by_spec(text: str) -> dict[str, list[str]]:
@@ -94,10 +99,12 @@ def candidates_by_spec(text: str) -> dict[str, list[str]]:
     so it offers them all; the step picks the list of each challenge's own shape.
     """
     normalized = normalize(text)
-    result = {}
-    for alphabet in Alphabet:
-        for length in range(MIN_LENGTH, MAX_LENGTH + 1):
-            found = _candidates(normalized, length, alphabet)
-            if found:
-                result[spec(alphabet, length)] = found
-    return result
+    words = _words(normalized)
+    return {
+        spec(alphabet, length): found
+        for alphabet in Alphabet
+        for length, found in _by_length(normalized, words, alphabet).items()
+    }
+
+
+_SYMBOL_SETS = {alphabet: frozenset(alphabet.symbols) for alphabet in Alphabet}
