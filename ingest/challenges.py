@@ -15,7 +15,7 @@ from common.challenges import Challenge, Status
 from common.codes import Alphabet, generate_code
 from common.devices import DIGITS, Device
 from common.messages import TEST_PROVIDER, InboundSms
-from common.phones import to_e164
+from common.phones import remember_phone, to_e164
 from common.sms_links import sms_body
 from common.store import CancelOutcome
 from common.verify_page import PageSecret, seal_page_secret, verify_url
@@ -128,6 +128,7 @@ async def create_challenge(request: web.Request) -> web.Response:
         response_body, replayed = await app[keys.IDEMPOTENCY].once(
             tenant_id, idempotency_key, body, payload.ttl_seconds * 1000, create
         )
+    remember_phone(phone)  # its SMS will name it: ingest need not read the number again
     response = web.Response(status=201, body=response_body, content_type="application/json")
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
