@@ -34,9 +34,20 @@ def generate_code(length: int, alphabet: Alphabet) -> str:
     """
     symbols = alphabet.symbols
     while True:
-        code = "".join(secrets.choice(symbols) for _ in range(length))
+        code = _uniform_word(symbols, length)
         if alphabet is Alphabet.NUMERIC or (_has_digit(code) and not code.isdigit()):
             return code
+
+
+def _uniform_word(symbols: str, length: int) -> str:
+    """One of the ``len(symbols) ** length`` words, each as likely: one CSPRNG draw written in
+    base ``len(symbols)`` (a draw per symbol read the OS's random source once per symbol)."""
+    value = secrets.randbelow(len(symbols) ** length)
+    word = []
+    for _ in range(length):
+        value, place = divmod(value, len(symbols))
+        word.append(symbols[place])
+    return "".join(word)
 
 
 def _has_digit(code: str) -> bool:

@@ -2,6 +2,7 @@
 
 import hashlib
 import hmac
+from collections import Counter
 
 import pytest
 from cryptography.exceptions import InvalidTag
@@ -64,10 +65,15 @@ def test_alphanumeric_codes_always_hold_a_digit_and_a_letter():
             assert set(code) <= set(Alphabet.ALPHANUMERIC.symbols)
 
 
-def test_alphanumeric_codes_are_spread_over_every_symbol_at_every_place():
-    codes = [generate_code(4, Alphabet.ALPHANUMERIC) for _ in range(20_000)]
+@pytest.mark.parametrize("alphabet", list(Alphabet))
+def test_codes_are_spread_over_every_symbol_at_every_place(alphabet: Alphabet):
+    codes = [generate_code(4, alphabet) for _ in range(20_000)]
     for place in range(4):
-        assert {code[place] for code in codes} == set(Alphabet.ALPHANUMERIC.symbols)
+        counts = Counter(code[place] for code in codes)
+        assert set(counts) == set(alphabet.symbols)  # leading zeros included
+        if alphabet is Alphabet.NUMERIC:  # alphanumeric ones must hold a digit: digits weigh more
+            expected = len(codes) / len(alphabet.symbols)
+            assert all(abs(count - expected) < 6 * expected**0.5 for count in counts.values()), counts
 
 
 def test_a_previous_secret_still_verifies_what_it_keyed_and_keys_nothing_new():
