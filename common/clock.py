@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,9 +16,15 @@ def now_ms() -> int:
 
 
 def iso_ms(ms: int) -> str:
-    """``2026-11-21T07:00:00.000Z``."""
-    stamp = datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat(timespec="milliseconds")
-    return stamp.replace("+00:00", "Z")
+    """``2026-11-21T07:00:00.000Z``. Every event sent carries one or two, and events come
+    in bursts of the same second: each second is formatted once."""
+    seconds, millis = divmod(ms, 1000)
+    return f"{_iso_second(seconds)}.{millis:03d}Z"
+
+
+@functools.lru_cache(maxsize=256)
+def _iso_second(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, tz=UTC).replace(tzinfo=None).isoformat(timespec="seconds")
 
 
 def provider_time_ms(stamp: str | None, *, zoneless_is_utc: bool = False) -> int | None:
