@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 
 import aio_pika
 import aiohttp
+import uvloop
 
 PUBLISH_CONCURRENCY = 128
 PREFETCH = 64
@@ -45,7 +46,7 @@ async def _consume(url: str, queue_name: str, count: int, ready: multiprocessing
 
 
 def _consumer_process(url: str, queue_name: str, count: int, ready: multiprocessing.synchronize.Event) -> None:
-    asyncio.run(_consume(url, queue_name, count, ready))
+    uvloop.run(_consume(url, queue_name, count, ready))
 
 
 async def amqp_round_trip(url: str, count: int) -> float:
