@@ -10,7 +10,7 @@ import argparse
 import os
 import platform
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,12 +36,23 @@ from tests.support.redis_cluster import OwnRedisCluster
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
+# How far the broker yardstick may move between the start and the end of one run before the
+# table says the machine was unsteady (shared hosts drift by a third within minutes).
+STEADY_WITHIN = 0.15
+
+
 @dataclass(frozen=True)
 class RawLimits:
     broker: float  # msg/s, persistent publish with confirms → consume with acks
     handler: float  # requests/s of a do-nothing aiohttp handler, sent ingest's webhooks
     handler_creates: float  # the same, sent challenge creations
     redis: float  # single-command round trips/s
+    broker_after: float = 0.0  # the broker yardstick again, once revotp's runs are over
+
+    @property
+    def broker_drift(self) -> float:
+        """How much the machine's speed moved during the run, as the broker yardstick saw it."""
+        return self.broker_after / self.broker - 1 if self.broker_after else 0.0
 
 
 def _table(
@@ -65,6 +76,10 @@ def _table(
             f"| {raw.handler_creates:,.0f} req/s | 1.00x |"
         ),
         f"| raw Redis: SET round trips, 128 in flight, one client | {raw.redis:,.0f}/s | |",
+        (
+            f"| raw broker again, after revotp's runs (ratios use the first) | {raw.broker_after:,.0f} msg/s "
+            f"| {raw.broker_drift:+.0%}{' unsteady machine' if abs(raw.broker_drift) > STEADY_WITHIN else ''} |"
+        ),
         (
             f"| ingest alone (no matcher, no notifier), {alone.concurrency} concurrent webhooks, {alone.sms:,} SMS "
             f"| {alone.accepted_per_s:,.0f} accepted/s | {alone.accepted_per_s / raw.handler:.2f}x web |"
@@ -142,6 +157,9 @@ async def main(args: argparse.Namespace) -> None:
                     sockets = await idle_sockets(deployment, args.sockets)
         if args.redis_cluster:
             runs.append(await _on_a_redis_cluster(Path(logs), args))
+    raw = replace(raw, broker_after=await amqp_round_trip(AMQP_URL, args.sms))
+    if abs(raw.broker_drift) > STEADY_WITHIN:
+        print(f"the broker yardstick moved {raw.broker_drift:+.0%} during the run: compare ratios with care")
     memory = await bytes_per_pending_challenge(REDIS_URL, args.challenges)
     table = _table(raw, alone, runs, paced, memory, sockets)
     print("\n" + table)

@@ -41,6 +41,8 @@ async def test_a_small_benchmark_run_prints_every_ratio():
     assert "Redis 3-primary cluster" in table
     assert ratios[:3] == [1.0, 1.0, 1.0]
     assert all(ratio > 0 for ratio in ratios[3:])
+    # The broker yardstick is measured again at the end, and how far it moved is shown.
+    assert re.search(r"\| raw broker again, after revotp's runs .* \| [1-9][\d,]* msg/s \| [+-]\d+%", table), table
     assert re.search(r"\| ↳ latency webhook → verdict at [\d,]+/s offered .* \| \d+ / \d+ / \d+ ms \|", table)
     cpu = re.search(r"\| ↳ CPU per verified SMS: (.*) \| (-?[\d.]+) ms \|", table)
     assert cpu, table
