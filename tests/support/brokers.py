@@ -176,6 +176,7 @@ class OwnRedis:
         try:
             while True:
                 try:
+                    await client.ping()  # refused while loading, unlike INFO
                     server = await client.info("server")
                     break
                 except BusyLoadingError:
