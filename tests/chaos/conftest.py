@@ -15,6 +15,7 @@ import pytest
 from tests.support.brokers import OwnRabbitMQ, OwnRedis
 from tests.support.rabbitmq_cluster import OwnRabbitMQCluster
 from tests.support.redis_cluster import OwnRedisCluster
+from tests.support.watchdog import asyncio_watchdog  # noqa: F401 - an autouse fixture
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -31,6 +31,7 @@ from matcher.worker import Worker
 from notifier.app import create_app as create_notifier
 from tests.integration.provider_requests import PUBLIC_URL, SECRETS, ProviderRequest
 from tests.support.queues import delete_declared
+from tests.support.watchdog import asyncio_watchdog  # noqa: F401 - an autouse fixture
 
 # An aiohttp test client of one of our apps.
 AppClient = TestClient[web.Request, web.Application]
