@@ -8,7 +8,9 @@ each one does.
 
 Given a client without a per-reply socket timeout (``RedisResources`` opens one for this), a
 round trip is bounded once, as a whole: redis-py's per-reply timeout costs about 5 µs per
-command, close to half of what a pipelined command costs it.
+command, close to half of what a pipelined command costs it. On a single server the round trips
+go through one kept connection, read in one loop (``common/redis_wire.py``); a cluster's go
+through redis-py's cluster pipeline, which routes each command to its slot.
 
 With ``wait_replicas`` (``REVOTP_REDIS_WAIT_REPLICAS``), every round trip ends with ``WAIT`` on
 each server it wrote to, on the same connection: a caller gets its reply only once that many
