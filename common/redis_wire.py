@@ -1,11 +1,11 @@
 """Pipelined round trips to a single Redis server on one kept connection, replies read by hiredis.
 
 ``SharedPipeline`` sends one round trip at a time, so it needs one connection, not a pool.
-Measured on this machine (``benchmarks/RESULTS.md``, 2026-12-01), a round trip of six commands
-(a challenge creation's) cost the client 174 µs of CPU through redis-py's asyncio pipeline,
-114 µs read here but through the pool, and 71 µs on a kept connection: redis-py takes a pooled
-connection under a lock with observability hooks, and reads each reply through four nested
-coroutines.
+Measured back to back on this machine (``benchmarks/RESULTS.md``, 2026-12-01), a round trip of
+six commands (a challenge creation's) cost the client 256–336 µs of CPU through redis-py's
+asyncio pipeline, 107–151 µs on a kept connection read through redis-py's ``read_response``,
+and 78–100 µs read here in one loop: redis-py takes a pooled connection under a lock with
+observability hooks, and reads each reply through four nested coroutines.
 
 What stays redis-py's: the connection itself (auth, TLS, reconnection, health checks), the
 packer, the client's retry policy, and each command's response callback, so that a reply has
