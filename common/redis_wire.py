@@ -2,9 +2,9 @@
 
 ``SharedPipeline`` sends one round trip at a time, so it needs one connection, not a pool.
 Measured back to back on this machine (``benchmarks/RESULTS.md``, 2026-12-01), a round trip of
-six commands (a challenge creation's) cost the client 256–336 µs of CPU through redis-py's
-asyncio pipeline, 107–151 µs on a kept connection read through redis-py's ``read_response``,
-and 78–100 µs read here in one loop: redis-py takes a pooled connection under a lock with
+six commands (a challenge creation's) cost the client 256 to 336 µs of CPU through redis-py's
+asyncio pipeline, 107 to 151 µs on a kept connection read through redis-py's ``read_response``,
+and 78 to 100 µs read here in one loop: redis-py takes a pooled connection under a lock with
 observability hooks, and reads each reply through four nested coroutines.
 
 What stays redis-py's: the connection itself (auth, TLS, reconnection, health checks), the
