@@ -47,6 +47,11 @@ class Verdict(msgspec.Struct, frozen=True):
     attempts: int
     event_id: str
 
+    @property
+    def verifies(self) -> bool:
+        """This SMS verified the challenge (a verdict replayed for a duplicate has no event)."""
+        return self.status is Status.VERIFIED and bool(self.event_id)
+
 
 class MatchMode(enum.StrEnum):
     ALL = "all"  # commit whatever the SMS does to the tenant's challenges
@@ -285,7 +290,7 @@ class ChallengeStore:
             Verdict(fields[i], Status(fields[i + 1]), int(fields[i + 2]), fields[i + 3])
             for i in range(0, len(fields), 4)
         )
-        verified = any(verdict.status is Status.VERIFIED and verdict.event_id for verdict in verdicts)
+        verified = any(verdict.verifies for verdict in verdicts)
         return MatchResult(applied, verified=verified, verdicts=verdicts, stale=stale)
 
     async def route_of(self, phone: str, virtual_number: str, *, provider: str, provider_message_id: str) -> SmsRoute:

@@ -17,7 +17,6 @@ from collections.abc import Sequence
 import msgspec
 import structlog
 
-from common.challenges import Status
 from common.clock import Clock, now_ms, provider_time_ms
 from common.devices import DeviceRegistry
 from common.funnel import Step
@@ -55,7 +54,7 @@ class Judgement(msgspec.Struct, frozen=True):
 
     @property
     def verified(self) -> bool:
-        return any(verdict.status is Status.VERIFIED and verdict.event_id for verdict in self.verdicts)
+        return any(verdict.verifies for verdict in self.verdicts)
 
 
 class Judge:
@@ -90,15 +89,16 @@ class Judge:
         if sender is None:
             return Judgement(Outcome.BAD_SENDER)
         candidates = candidates_by_spec(sms.text)
-        judgement = await self._judge_for_sender(sms, sender, recipient, candidates)
+        # Each distinct code once, in text order: a six-digit one is a candidate of both alphabets.
+        codes = list(dict.fromkeys(code for found in candidates.values() for code in found))
+        judgement = await self._judge_for_sender(sms, sender, recipient, candidates, codes)
         if judgement.outcome is not Outcome.DUPLICATE and not judgement.verified and sms.provider != TEST_PROVIDER:
             # Not the sender's own code: perhaps someone else's, sent from this phone.
-            codes = list(dict.fromkeys(code for codes in candidates.values() for code in codes))
             await self._takeovers.check(sms, sender, recipient, set(codes[:MAX_CODES_LOOKED_UP]), self._clock())
         return judgement
 
     async def _judge_for_sender(
-        self, sms: InboundSms, sender: str, recipient: str, candidates: dict[str, list[str]]
+        self, sms: InboundSms, sender: str, recipient: str, candidates: dict[str, list[str]], codes: list[str]
     ) -> Judgement:
         """The atomic step at every tenant waiting for an SMS from this sender to this number."""
         route = await self._store.route_of(
@@ -117,7 +117,7 @@ class Judge:
 
         proofs = {
             tenant_id: await self._device_proofs(
-                tenant_id, sender, candidates, sms.accepted_at_ms, devices=tenant_id in route.device_tenants
+                tenant_id, sender, candidates, codes, sms.accepted_at_ms, devices=tenant_id in route.device_tenants
             )
             for tenant_id in tenants
         }
@@ -156,17 +156,20 @@ class Judge:
         return Judgement(Outcome.APPLIED, verdicts)
 
     async def _device_proofs(
-        self, tenant_id: str, sender: str, candidates: dict[str, list[str]], accepted_at_ms: int, *, devices: bool
+        self,
+        tenant_id: str,
+        sender: str,
+        candidates: dict[str, list[str]],
+        codes: list[str],
+        accepted_at_ms: int,
+        *,
+        devices: bool,
     ) -> tuple[dict[str, list[bytes]], dict[bytes, str]]:
         """Each candidate's hashes for the atomic step; a candidate that is the current TOTP of a
         device the tenant enrolled for this sender also carries that device's token, and names
         the key that spends its time step (docs/api.md, Device-bound codes). Devices are looked
         up only when a device-bound challenge of the tenant waits on the SMS's route."""
-        # A six-digit code is a candidate of both alphabets: each distinct code is hashed once.
-        hashed = {
-            code: self._keyring.candidate_hash(tenant_id, sender, code)
-            for code in dict.fromkeys(code for codes in candidates.values() for code in codes)
-        }
+        hashed = {code: self._keyring.candidate_hash(tenant_id, sender, code) for code in codes}
         hashes = {spec: [hashed[code] for code in codes] for spec, codes in candidates.items()}
         totp_codes = candidates.get(DEVICE_SPEC, [])
         device_steps: dict[bytes, str] = {}
@@ -190,6 +193,6 @@ def _count(tenants: Sequence[str], results: Sequence[MatchResult]) -> None:
             STALE.labels(tenant=tenant_id).inc(result.stale)
         if result.applied is Applied.APPLIED:
             FUNNEL.labels(tenant=tenant_id, step=Step.SMS_RECEIVED).inc()
-            verified = sum(1 for v in result.verdicts if v.status is Status.VERIFIED and v.event_id)
+            verified = sum(1 for verdict in result.verdicts if verdict.verifies)
             if verified:
                 FUNNEL.labels(tenant=tenant_id, step=Step.VERIFIED).inc(verified)
