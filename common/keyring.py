@@ -17,9 +17,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from common.names import CODE_TAG_CHARS
+
 _SEP = "\x1f"
 CODE_HASH_BYTES = 16
-CODE_TAG_CHARS = 16  # a code tag: 64 bits, hex
 
 
 def _derive(root: bytes, label: str) -> bytes:

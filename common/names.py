@@ -21,6 +21,7 @@ ROUTE_BUCKETS = 4096
 # each dropped by Redis once its window ended, so nothing needs removing.
 CODE_INDEX_BUCKETS = 4096
 CODE_INDEX_WINDOW_MS = 300_000
+CODE_TAG_CHARS = 16  # a code tag (Keyring.code_tag): 64 bits, hex
 DEVICE_MARK = "/device"
 
 
@@ -183,6 +184,16 @@ class Names:
         """The hash whose fields ``<tag><id without ch_>`` (value: the tenant) are the challenges
         expiring in ``window`` whose code on their number has that keyed tag."""
         return f"{self.namespace}:code-index:{window}:{int(tag[:8], 16) % CODE_INDEX_BUCKETS}"
+
+    @staticmethod
+    def code_index_field(tag: str, challenge_id: str) -> str:
+        """A challenge in the code index: its tag, then its id without ``ch_`` (found by prefix)."""
+        return tag + challenge_id.removeprefix("ch_")
+
+    @staticmethod
+    def challenge_in_code_index(field: str) -> str:
+        """The challenge id of a code index field (``code_index_field``)."""
+        return "ch_" + field[CODE_TAG_CHARS:]
 
     def mismatch_seen(self, tenant_id: str, provider: str, sender: str, provider_message_id: str) -> str:
         """Marks a provider message as signaled to this tenant as a sender mismatch (once)."""

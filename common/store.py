@@ -12,7 +12,6 @@ from redis.typing import EncodableT
 from common.challenge_ids import expiry_slot, slot_end_ms, slot_of
 from common.challenges import MAX_TTL_S, Challenge, Status
 from common.funnel import day_of
-from common.keyring import CODE_TAG_CHARS
 from common.names import CODE_INDEX_WINDOW_MS, DEVICE_MARK, Names
 from common.pipelining import SharedPipeline, script_call
 from common.redis import RedisClient, binary, text
@@ -118,7 +117,6 @@ class ChallengeStore:
         route = (names.route(challenge.phone, challenge.virtual_number),)
         records = names.challenges(tenant_id, slot)
         slot_member = names.tenant_member(tenant_id, slot)
-        member = names.route_member(tenant_id, challenge.id, device=challenge.device_id is not None)
         indexed: list[Command] = []
         if code_tag is not None:
             window = challenge.expires_at // CODE_INDEX_WINDOW_MS
@@ -126,13 +124,13 @@ class ChallengeStore:
             # One field per challenge, found by its tag prefix: a value listing several challenges
             # (equal codes are common on a busy number) would outgrow Redis's compact encoding.
             indexed = [
-                ("HSET", index, code_tag + challenge.id.removeprefix("ch_"), tenant_id),
+                ("HSET", index, names.code_index_field(code_tag, challenge.id), tenant_id),
                 ("PEXPIREAT", index, (window + 1) * CODE_INDEX_WINDOW_MS + CODE_INDEX_GRACE_MS),
             ]
         await self._shared.execute_many(
             [
                 *indexed,
-                script_call(self._routes, route, ("join", route_field, member)),
+                script_call(self._routes, route, ("join", route_field, self._route_member(challenge))),
                 ("ZADD", self.expiry_slots.key_of(slot_member), "NX", slot_end_ms(slot), slot_member),
                 ("HSET", records, challenge.id, challenge.pack(code_hash)),
                 ("PEXPIREAT", records, slot_end_ms(slot) + RETENTION_AFTER_EXPIRY_MS),
@@ -152,7 +150,7 @@ class ChallengeStore:
         for (key, match), (cursor, fields) in zip(scans, await self._shared.execute_many(lookups), strict=True):
             while True:  # a compact hash answers in one reply; a large one may take more
                 for field, tenant_id in fields.items():
-                    found.setdefault(text(tenant_id), []).append("ch_" + text(field)[CODE_TAG_CHARS:])
+                    found.setdefault(text(tenant_id), []).append(names.challenge_in_code_index(text(field)))
                 if not int(cursor):
                     break
                 cursor, fields = await self._redis.hscan(key, cursor, match=match, count=1000)
@@ -252,7 +250,7 @@ class ChallengeStore:
             route = await self._shared.execute(
                 "HGET", names.route(phone, virtual_number), names.route_field(phone, virtual_number)
             )
-            on_route = self._challenges_by_tenant(route).get(tenant_id, [])
+            on_route = self._read_route(route)[0].get(tenant_id, [])
         challenge_ids = sorted(on_route)
         keys = [
             names.events(tenant_id),
@@ -307,19 +305,20 @@ class ChallengeStore:
         args: list[EncodableT] = ["judge", names.route_field(phone, virtual_number), SEEN_TTL_MS]
         fixed, on_route = await self._shared.run_script(self._routes, keys, args)
         tenants = tuple(text(fixed).split(",")) if fixed else ()
-        return SmsRoute(tenants, self._challenges_by_tenant(on_route), self._device_tenants(on_route))
+        return SmsRoute(tenants, *self._read_route(on_route))
 
-    def _challenges_by_tenant(self, route_value: bytes | None) -> dict[str, list[str]]:
+    def _read_route(self, route_value: bytes | None) -> tuple[dict[str, list[str]], frozenset[str]]:
+        """tenant → its challenge ids on the route, and the tenants with a device-bound one there."""
         by_tenant: dict[str, list[str]] = {}
+        device_tenants: set[str] = set()
         for tenant_id, challenge in map(self.names.parse_tenant_member, text(route_value or b"").split()):
+            if challenge.endswith(DEVICE_MARK):
+                device_tenants.add(tenant_id)
             by_tenant.setdefault(tenant_id, []).append(challenge.removesuffix(DEVICE_MARK))
-        return by_tenant
+        return by_tenant, frozenset(device_tenants)
 
-    @staticmethod
-    def _device_tenants(route_value: bytes | None) -> frozenset[str]:
-        """The tenants with a device-bound challenge on the route."""
-        members = text(route_value or b"").split()
-        return frozenset(member.partition("/")[0] for member in members if member.endswith(DEVICE_MARK))
+    def _route_member(self, challenge: Challenge) -> str:
+        return self.names.route_member(challenge.tenant_id, challenge.id, device=challenge.device_id is not None)
 
     async def due_slots(self, cutoff_ms: int, limit: int) -> list[tuple[str, int]]:
         """(tenant, expiry slot) pairs whose slot ended at or before ``cutoff_ms``."""
@@ -343,7 +342,7 @@ class ChallengeStore:
                     [
                         "leave",
                         names.route_field(challenge.phone, challenge.virtual_number),
-                        names.route_member(challenge.tenant_id, challenge.id, device=challenge.device_id is not None),
+                        self._route_member(challenge),
                     ],
                 )
                 for challenge in challenges[start : start + _CALLS_PER_ROUND_TRIP]
