@@ -111,12 +111,8 @@ async def create_challenge(request: web.Request) -> web.Response:
         await app[keys.RESOURCES].store.create(
             challenge, keyring.code_hash(tenant_id, phone, code), keyring.code_tag(challenge.virtual_number, code)
         )
-        CHALLENGES_CREATED.inc()
-        log.info("challenge_created", challenge_id=challenge.id, tenant_id=tenant_id, ttl_s=payload.ttl_seconds)
-        token = keyring.watch_token(tenant_id, challenge.id)
         body = sms_body(code, payload.context if payload.context_in_sms else None)
-        sealed = seal_page_secret(keyring, tenant_id, challenge.id, PageSecret(code, body))
-        page = verify_url(settings.page_base_url, challenge.id, watch_token=token, sealed=sealed)
+        token, page = _created(request, challenge, PageSecret(code, body), ttl_s=payload.ttl_seconds)
         created_view = Created(code=code, sms_body=body, verify_url=page)
         return msgspec.json.encode(challenge_view(challenge, watch_token=token, created=created_view))
 
@@ -149,13 +145,19 @@ async def _create_for_device(request: web.Request, challenge: Challenge) -> byte
     keyring, device_id = resources.keyring, challenge.device_id or ""
     await resources.store.create(challenge, keyring.device_token(challenge.tenant_id, challenge.phone, device_id))
     await resources.devices.opened(challenge.tenant_id, device_id, challenge.id)
-    CHALLENGES_CREATED.inc()
-    log.info("challenge_created", challenge_id=challenge.id, tenant_id=challenge.tenant_id, device=True)
-    token = keyring.watch_token(challenge.tenant_id, challenge.id)
     # The page shows no code (the app does) and links an SMS with an empty body.
-    sealed = seal_page_secret(keyring, challenge.tenant_id, challenge.id, PageSecret("", ""))
-    page = verify_url(request.app[keys.SETTINGS].page_base_url, challenge.id, watch_token=token, sealed=sealed)
+    token, page = _created(request, challenge, PageSecret("", ""), device=True)
     return msgspec.json.encode(device_challenge_view(challenge, watch_token=token, verify_url=page))
+
+
+def _created(request: web.Request, challenge: Challenge, secret: PageSecret, **logged: object) -> tuple[str, str]:
+    """Count and log a stored challenge; its watch token and its verify page's URL."""
+    CHALLENGES_CREATED.inc()
+    log.info("challenge_created", challenge_id=challenge.id, tenant_id=challenge.tenant_id, **logged)
+    keyring = request.app[keys.RESOURCES].keyring
+    token = keyring.watch_token(challenge.tenant_id, challenge.id)
+    sealed = seal_page_secret(keyring, challenge.tenant_id, challenge.id, secret)
+    return token, verify_url(request.app[keys.SETTINGS].page_base_url, challenge.id, watch_token=token, sealed=sealed)
 
 
 async def _own_challenge(request: web.Request) -> Challenge:
