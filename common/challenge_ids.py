@@ -14,6 +14,7 @@ import secrets
 
 # A second: the sweeper expires a slot once it ended, so this bounds how late an expiry is announced.
 EXPIRY_SLOT_MS = 1_000
+CHALLENGE_ID_PREFIX = "ch_"
 CHALLENGE_ID = re.compile(r"^ch_[a-z2-7]{26}$")
 _SLOT_BYTES = 4
 _RANDOM_BYTES = 12
@@ -33,7 +34,17 @@ def slot_end_ms(slot: int) -> int:
 
 def new_challenge_id(expires_at_ms: int) -> str:
     raw = expiry_slot(expires_at_ms).to_bytes(_SLOT_BYTES, "big") + secrets.token_bytes(_RANDOM_BYTES)
-    return "ch_" + base64.b32encode(raw).decode().rstrip("=").lower()
+    return id_of_bytes(raw)
+
+
+def id_of_bytes(raw: bytes) -> str:
+    """The id whose 16 bytes these are (``id_bytes``)."""
+    return CHALLENGE_ID_PREFIX + base64.b32encode(raw).decode().rstrip("=").lower()
+
+
+def id_bytes(challenge_id: str) -> bytes:
+    """The 16 bytes an id spells, for where its text would cost memory (the code index)."""
+    return base64.b32decode(challenge_id.removeprefix(CHALLENGE_ID_PREFIX).upper() + "======")
 
 
 def slot_of(challenge_id: str) -> int | None:

@@ -60,16 +60,16 @@ class Challenge(msgspec.Struct, frozen=True, kw_only=True):
     device_id: str | None = None  # a device-bound challenge: the enrolled app's TOTP verifies it
 
     def pack(self, code_hash: bytes) -> bytes:
-        """The record as Redis keeps it, with the keyed hash of its code."""
+        """The record as Redis keeps it (``StoredRecord``), with the keyed hash of its code."""
         return _RECORD_ENCODER.encode(
             StoredRecord(
-                status=self.status,
+                status=STATUS_CODES.index(self.status),
                 attempts=self.attempts,
                 max_attempts=self.max_attempts,
                 code_length=self.code_length,
-                alphabet=self.alphabet,
+                alphabet=ALPHABET_CODES.index(self.alphabet),
                 created_at=self.created_at,
-                expires_at=self.expires_at,
+                ttl_ms=self.expires_at - self.created_at,
                 phone=self.phone,
                 virtual_number=self.virtual_number,
                 code_hash=msgspec.Raw(_msgpack_str_header(len(code_hash)) + code_hash),
@@ -86,24 +86,24 @@ class Challenge(msgspec.Struct, frozen=True, kw_only=True):
     @staticmethod
     def code_hash_of(packed: bytes) -> bytes:
         """The keyed hash of the code in a packed record (inside its MessagePack string)."""
-        raw = bytes(_RECORD_DECODER.decode(packed).code_hash)
+        raw = bytes(_decode_record(packed).code_hash)
         return raw[1:] if raw[0] & 0xE0 == 0xA0 else raw[2:]  # fixstr header, else str8
 
     @classmethod
     def unpack(cls, tenant_id: str, challenge_id: str, packed: bytes) -> Challenge:
-        record = _RECORD_DECODER.decode(packed)
+        record = _decode_record(packed)
         return cls(
             id=challenge_id,
             tenant_id=tenant_id,
             phone=record.phone,
             virtual_number=record.virtual_number,
-            status=Status(record.status),
+            status=STATUS_CODES[record.status],
             attempts=record.attempts,
             max_attempts=record.max_attempts,
             code_length=record.code_length,
-            alphabet=Alphabet(record.alphabet),
+            alphabet=ALPHABET_CODES[record.alphabet],
             created_at=record.created_at,
-            expires_at=record.expires_at,
+            expires_at=record.created_at + record.ttl_ms,
             external_id=record.external_id or None,
             context=record.context or None,
             verified_at=record.verified_at or None,
@@ -114,6 +114,12 @@ class Challenge(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
+# A stored record's status and alphabet are their positions here. challenges.lua lists the same
+# names in the same order (STATUSES, ALPHABETS): add names only at the end.
+STATUS_CODES = (Status.PENDING, Status.VERIFIED, Status.FAILED, Status.EXPIRED, Status.CANCELED)
+ALPHABET_CODES = (Alphabet.NUMERIC, Alphabet.ALPHANUMERIC)
+
+
 class StoredRecord(msgspec.Struct, array_like=True, frozen=True):
     """A challenge in Redis: one MessagePack array, the smallest form both Python and Lua read.
 
@@ -122,7 +128,35 @@ class StoredRecord(msgspec.Struct, array_like=True, frozen=True):
     tenant are in the key. Absent values are ``""`` or ``0``, because an array with a hole does
     not survive a round trip through Lua. The code hash is raw bytes inside a MessagePack
     string (Redis' ``cmsgpack`` has no binary type): written as such, never decoded here.
+
+    Codes for the status and alphabet, and the TTL for the expiry, keep a typical record
+    within 92 bytes, which Redis keeps in a 96-byte allocation: 16 B less per pending
+    challenge than names and the expiry instant (``EarlierRecord``) took.
     """
+
+    status: int  # position in STATUS_CODES
+    attempts: int
+    max_attempts: int
+    code_length: int
+    alphabet: int  # position in ALPHABET_CODES
+    created_at: int  # ms
+    ttl_ms: int  # expires_at - created_at
+    phone: str
+    virtual_number: str
+    code_hash: msgspec.Raw
+    external_id: str
+    context: str
+    verified_at: int  # ms, 0 until verified
+    last_event_id: str
+    test: bool = False
+    callback_url: str = ""
+    device_id: str = ""
+
+
+class EarlierRecord(msgspec.Struct, array_like=True, frozen=True):
+    """The layout written before ``StoredRecord``'s, still read (and kept by the atomic step)
+    until the last such record's slot expires: the same positions with the status and alphabet
+    by name and the expiry as an instant."""
 
     status: str
     attempts: int
@@ -142,9 +176,40 @@ class StoredRecord(msgspec.Struct, array_like=True, frozen=True):
     callback_url: str = ""  # absent from records written before callbacks
     device_id: str = ""  # absent from records written before device-bound codes
 
+    def current(self) -> StoredRecord:
+        return StoredRecord(
+            status=STATUS_CODES.index(Status(self.status)),
+            attempts=self.attempts,
+            max_attempts=self.max_attempts,
+            code_length=self.code_length,
+            alphabet=ALPHABET_CODES.index(Alphabet(self.alphabet)),
+            created_at=self.created_at,
+            ttl_ms=self.expires_at - self.created_at,
+            phone=self.phone,
+            virtual_number=self.virtual_number,
+            code_hash=self.code_hash,
+            external_id=self.external_id,
+            context=self.context,
+            verified_at=self.verified_at,
+            last_event_id=self.last_event_id,
+            test=self.test,
+            callback_url=self.callback_url,
+            device_id=self.device_id,
+        )
+
 
 _RECORD_ENCODER = msgspec.msgpack.Encoder()
 _RECORD_DECODER = msgspec.msgpack.Decoder(StoredRecord)
+_EARLIER_DECODER = msgspec.msgpack.Decoder(EarlierRecord)
+
+
+def _decode_record(packed: bytes) -> StoredRecord:
+    """Either layout: after the array's header, ``EarlierRecord`` starts with a string (the
+    status), ``StoredRecord`` with a small integer (its code)."""
+    first = packed[1] if packed[0] & 0xF0 == 0x90 else packed[3]  # fixarray, else array16
+    if first & 0xE0 == 0xA0:  # fixstr
+        return _EARLIER_DECODER.decode(packed).current()
+    return _RECORD_DECODER.decode(packed)
 
 
 def _msgpack_str_header(length: int) -> bytes:

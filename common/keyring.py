@@ -73,7 +73,7 @@ class Keyring:
 
     def code_tag(self, virtual_number: str, code: str) -> str:
         """Finds the challenges a code belongs to on a number, whoever sends it (the takeover
-        signal): 64 bits of a keyed hash, hex, so the index reveals no code."""
+        signal): 32 bits of a keyed hash, hex, so the index reveals no code and takes little room."""
         message = _SEP.join((virtual_number, code.upper())).encode()
         return hmac.new(self._index_key, message, hashlib.sha256).hexdigest()[:CODE_TAG_CHARS]
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import zlib
 
+from common.challenge_ids import CHALLENGE_ID_PREFIX, id_bytes, id_of_bytes
+
 TENANT_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 SMS_ROUTING_KEY = "sms"
@@ -21,8 +23,13 @@ ROUTE_BUCKETS = 4096
 # each dropped by Redis once its window ended, so nothing needs removing.
 CODE_INDEX_BUCKETS = 4096
 CODE_INDEX_WINDOW_MS = 300_000
-CODE_TAG_CHARS = 16  # a code tag (Keyring.code_tag): 64 bits, hex
+# A code tag (Keyring.code_tag): 32 bits, hex. The bucket of the code index takes 12 of them, a
+# field's prefix the rest: a tag shared by chance costs the takeover lookup one read, because
+# it checks each challenge's code hash before saying anything.
+CODE_TAG_CHARS = 8
 DEVICE_MARK = "/device"
+# Length of a code index field as written before ``code_index_field``'s form: 16 + 26 characters.
+_EARLIER_CODE_INDEX_FIELD = 42
 
 
 class Names:
@@ -181,19 +188,23 @@ class Names:
         return f"{self._tenant(tenant_id)}:callback-status"
 
     def code_index(self, window: int, tag: str) -> str:
-        """The hash whose fields ``<tag><id without ch_>`` (value: the tenant) are the challenges
-        expiring in ``window`` whose code on their number has that keyed tag."""
+        """The hash whose fields (``code_index_field``; value: the tenant) are the challenges
+        expiring in ``window`` whose code on their number has the keyed tag ``tag``."""
         return f"{self.namespace}:code-index:{window}:{int(tag[:8], 16) % CODE_INDEX_BUCKETS}"
 
     @staticmethod
-    def code_index_field(tag: str, challenge_id: str) -> str:
-        """A challenge in the code index: its tag, then its id without ``ch_`` (found by prefix)."""
-        return tag + challenge_id.removeprefix("ch_")
+    def code_index_field(tag: str, challenge_id: str) -> bytes:
+        """A challenge in the code index: its tag (hex), then its id's 16 bytes, found by the tag
+        as a prefix. 24 bytes instead of 42 as text: every pending challenge has one."""
+        return tag.encode() + id_bytes(challenge_id)
 
     @staticmethod
-    def challenge_in_code_index(field: str) -> str:
-        """The challenge id of a code index field (``code_index_field``)."""
-        return "ch_" + field[CODE_TAG_CHARS:]
+    def challenge_in_code_index(field: bytes) -> str:
+        """The challenge id of a code index field: ``code_index_field``'s, or the earlier form
+        (a 64-bit hex tag, then the id without ``ch_``) until its window expires."""
+        if len(field) == _EARLIER_CODE_INDEX_FIELD:
+            return CHALLENGE_ID_PREFIX + field[16:].decode()
+        return id_of_bytes(field[CODE_TAG_CHARS:])
 
     def mismatch_seen(self, tenant_id: str, provider: str, sender: str, provider_message_id: str) -> str:
         """Marks a provider message as signaled to this tenant as a sender mismatch (once)."""

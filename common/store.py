@@ -150,7 +150,7 @@ class ChallengeStore:
         for (key, match), (cursor, fields) in zip(scans, await self._shared.execute_many(lookups), strict=True):
             while True:  # a compact hash answers in one reply; a large one may take more
                 for field, tenant_id in fields.items():
-                    found.setdefault(text(tenant_id), []).append(names.challenge_in_code_index(text(field)))
+                    found.setdefault(text(tenant_id), []).append(names.challenge_in_code_index(binary(field)))
                 if not int(cursor):
                     break
                 cursor, fields = await self._redis.hscan(key, cursor, match=match, count=1000)

@@ -36,20 +36,42 @@ local op, now, min_id = ARGV[1], ARGV[2], ARGV[3]
 local RECORD_FIELDS = {'status', 'attempts', 'max_attempts', 'code_length', 'alphabet', 'created_at',
   'expires_at', 'phone', 'virtual_number', 'code_hash', 'external_id', 'context', 'verified_at',
   'last_event_id', 'test', 'callback_url', 'device_id'}
+local POSITION = {}
+for i, name in ipairs(RECORD_FIELDS) do POSITION[name] = i end
 
--- The challenge filed under an id in a slot hash, its fields by name.
+-- A record is written (StoredRecord) with its status and alphabet as codes, their positions
+-- here (minus one; STATUS_CODES and ALPHABET_CODES in Python), and its expiry as the TTL after
+-- its creation. One written before that layout (EarlierRecord) holds names and the instant.
+local STATUSES = {'pending', 'verified', 'failed', 'expired', 'canceled'}
+local ALPHABETS = {'numeric', 'alphanumeric'}
+local STATUS_CODE, ALPHABET_CODE = {}, {}
+for i, name in ipairs(STATUSES) do STATUS_CODE[name] = i - 1 end
+for i, name in ipairs(ALPHABETS) do ALPHABET_CODE[name] = i - 1 end
+
+-- The challenge filed under an id in a slot hash, its fields by name, whichever its layout.
 local function load(key, id)
   local packed = redis.call('HGET', key, id)
   if not packed then return nil end
   local values = cmsgpack.unpack(packed)
-  local record = {key = key, id = id}
+  local record = {key = key, id = id, coded = type(values[POSITION.status]) == 'number'}
   for i, name in ipairs(RECORD_FIELDS) do record[name] = values[i] end
+  if record.coded then
+    record.status = STATUSES[record.status + 1]
+    record.alphabet = ALPHABETS[record.alphabet + 1]
+    record.expires_at = record.created_at + record.expires_at
+  end
   return record
 end
 
+-- Saved in the layout it was read in, so that a process of either version can still read it.
 local function save(record)
   local values = {}
   for i, name in ipairs(RECORD_FIELDS) do values[i] = record[name] end
+  if record.coded then
+    values[POSITION.status] = STATUS_CODE[record.status]
+    values[POSITION.alphabet] = ALPHABET_CODE[record.alphabet]
+    values[POSITION.expires_at] = record.expires_at - record.created_at
+  end
   redis.call('HSET', record.key, record.id, cmsgpack.pack(values))
 end
 
