@@ -19,6 +19,7 @@ from pathlib import Path
 
 from benchmarks.cpu import broker_pids, snapshot, spent
 from benchmarks.raw import sms_to_nobody
+from revotp.replay.heap import frozen_heap
 from tests.chaos.deployment import Deployment
 
 NUMBER_RATE_LIMIT = "1000000/1"
@@ -195,8 +196,9 @@ async def paced_latency(deployment: Deployment, *, rate: float, seconds: float) 
     listener = Listener(deployment.session, deployment.url("notifier"), ACME_KEY)
     await listener.open()
     try:
-        sent = await send_plan(plan, target, Pace(256, rate=rate), processes=1, counters=new_counters(1))
-        await listener.settle(expected=count, quiet_s=0.2, limit_s=60)
+        with frozen_heap():
+            sent = await send_plan(plan, target, Pace(256, rate=rate), processes=1, counters=new_counters(1))
+            await listener.settle(expected=count, quiet_s=0.2, limit_s=60)
     finally:
         await listener.close()
     report = summarise(*match_verdicts(plan, sent, listener.frames), paced=True)

@@ -13,6 +13,7 @@ import socket
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 
+from revotp.replay.heap import frozen_heap
 from revotp.replay.plan import PlannedSms
 from revotp.replay.sender import Pace, Target, new_counters, send_plan
 
@@ -64,8 +65,9 @@ async def client_ceiling(plan: Sequence[PlannedSms], target: Target, pace: Pace,
     """Requests per second this client sends flat out, same format, concurrency and processes."""
     async with do_nothing_server() as url:
         flat_out = Pace(pace.concurrency)
-        sent = await send_plan(
-            plan, replace(target, ingest_url=url), flat_out, processes=processes, counters=new_counters(processes)
-        )
+        with frozen_heap():
+            sent = await send_plan(
+                plan, replace(target, ingest_url=url), flat_out, processes=processes, counters=new_counters(processes)
+            )
     elapsed = max(s.answered_at for s in sent) - min(s.sent_at for s in sent)
     return len(sent) / max(elapsed, 1e-9)

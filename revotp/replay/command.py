@@ -26,6 +26,7 @@ from common.settings import Limit, Settings
 from revotp import demo
 from revotp.replay import plot
 from revotp.replay.ceiling import client_ceiling
+from revotp.replay.heap import frozen_heap
 from revotp.replay.listener import Listener, ListenError
 from revotp.replay.plan import VERDICT_TYPES, Mix, PlanError, PlannedSms, Synthetic, read_jsonl
 from revotp.replay.report import Report, match_verdicts, summarise
@@ -199,7 +200,7 @@ async def _send_and_settle(
             )
             await asyncio.wait([step], timeout=0.1)
 
-    with progress:
+    with progress, frozen_heap():
         bar = progress.add_task("sending", total=len(plan), answered=0, verdicts=0)
         sending = asyncio.create_task(send_plan(plan, target, pace, processes=args.processes, counters=counters))
         await follow(sending, "sending")

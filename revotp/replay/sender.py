@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import aiohttp
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from revotp.replay.heap import frozen_heap
 from revotp.replay.plan import PlannedSms
 from revotp.replay.webhooks import ProviderRequest, Sms, Webhooks
 
@@ -164,7 +165,8 @@ def _child_send(
     import uvloop
 
     assert _counters is not None
-    return uvloop.run(send_share(items, target, pace, start_at, slot, _counters))
+    with frozen_heap():
+        return uvloop.run(send_share(items, target, pace, start_at, slot, _counters))
 
 
 async def send_plan(
