@@ -9,6 +9,7 @@ import structlog
 from aiohttp import web
 
 from common.messages import InboundSms
+from common.metrics import labeled
 from common.phones import read_delivered_number
 from common.publisher import BrokerUnavailable
 from common.web import ApiError, service_unavailable
@@ -118,5 +119,5 @@ async def publish(request: web.Request, provider: str, messages: list[InboundSms
         WEBHOOKS_REFUSED.labels(provider=provider, status="503").inc()
         raise service_unavailable("the message broker did not confirm; retry") from None
     PUBLISH_SECONDS.observe(time.perf_counter() - started)
-    SMS_ACCEPTED.labels(provider=provider).inc(len(messages))
+    labeled(SMS_ACCEPTED, provider).inc(len(messages))
     log.info("sms_accepted", count=len(messages), message_ids=[sms.message_id for sms in messages][:10])

@@ -26,6 +26,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from common import messages
 from common.backoff import Backoff
 from common.messages import InboundSms
+from common.metrics import labeled
 from common.publisher import BrokerUnavailable, Publisher
 from common.redis import TRANSIENT_ERRORS
 from matcher.assembly import PartAssembler
@@ -112,10 +113,10 @@ class SmsConsumer:
             return
         PROCESS_SECONDS.observe(elapsed)
         VERDICT_LATENCY.observe(max(time.time() * 1000 - sms.accepted_at_ms, 0) / 1000)
-        SMS_PROCESSED.labels(outcome=judgement.outcome).inc()
+        labeled(SMS_PROCESSED, judgement.outcome).inc()
         for verdict in judgement.verdicts:
             if verdict.event_id:
-                VERDICTS.labels(status=verdict.status).inc()
+                labeled(VERDICTS, verdict.status).inc()
         log.info(
             "sms_processed",
             outcome=judgement.outcome,

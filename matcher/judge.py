@@ -22,6 +22,7 @@ from common.devices import DeviceRegistry
 from common.funnel import Step
 from common.keyring import Keyring
 from common.messages import TEST_PROVIDER, InboundSms
+from common.metrics import labeled
 from common.settings import Settings
 from common.store import Applied, ChallengeStore, MatchMode, MatchResult, Verdict
 from common.tenants import TenantRegistry
@@ -192,7 +193,7 @@ def _count(tenants: Sequence[str], results: Sequence[MatchResult]) -> None:
         if result.stale:
             STALE.labels(tenant=tenant_id).inc(result.stale)
         if result.applied is Applied.APPLIED:
-            FUNNEL.labels(tenant=tenant_id, step=Step.SMS_RECEIVED).inc()
+            labeled(FUNNEL, tenant_id, Step.SMS_RECEIVED).inc()
             verified = sum(1 for verdict in result.verdicts if verdict.verifies)
             if verified:
-                FUNNEL.labels(tenant=tenant_id, step=Step.VERIFIED).inc(verified)
+                labeled(FUNNEL, tenant_id, Step.VERIFIED).inc(verified)

@@ -9,6 +9,7 @@ from common.challenges import TERMINAL_STATUSES
 from common.clock import now_ms
 from common.events import Entry
 from common.frames import event_frame, ready_frame, status_frame
+from common.metrics import labeled
 from common.resources import RedisResources
 from common.web import ApiError
 from notifier import keys
@@ -35,7 +36,7 @@ async def _replay(resources: RedisResources, tenant_id: str, after: str, ws: web
         page = await read_range(resources.redis, key, last, REPLAY_PAGE)
         for cursor, event in page:
             await ws.send_str(event_frame(cursor, event, resources.receipts, tenant_id))
-            EVENTS_SENT.labels(stream="tenant").inc()
+            labeled(EVENTS_SENT, "tenant").inc()
             last = cursor
         if len(page) < REPLAY_PAGE:
             return last

@@ -10,6 +10,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from common.events import Entry
 from common.frames import cursor_key, event_frame
+from common.metrics import labeled
 from common.receipts import ReceiptSigner
 from notifier.hub import Subscription
 from notifier.metrics import EVENTS_SENT, SLOW_CLIENTS
@@ -121,7 +122,7 @@ class _Sender:
             if cursor_key(cursor) <= self._last_key or not self._wanted(entry):
                 continue
             await self._ws.send_str(event_frame(cursor, event, self._receipts, self._tenant_id))
-            EVENTS_SENT.labels(stream=self._stream).inc()
+            labeled(EVENTS_SENT, self._stream).inc()
             self._last_key = cursor_key(cursor)
             if self._close_after_terminal and event.terminal:
                 self.end(WSCloseCode.OK, b"challenge settled")
