@@ -27,6 +27,8 @@ async def test_a_small_benchmark_run_prints_every_ratio():
         "0.005",
         "--paced-s",
         "1",
+        "--paced-rounds",
+        "2",
         "--redis-cluster",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -43,7 +45,15 @@ async def test_a_small_benchmark_run_prints_every_ratio():
     assert all(ratio > 0 for ratio in ratios[3:])
     # The broker yardstick is measured again at the end, and how far it moved is shown.
     assert re.search(r"\| raw broker again, after revotp's runs .* \| [1-9][\d,]* msg/s \| [+-]\d+%", table), table
-    assert re.search(r"\| ↳ latency webhook → verdict at [\d,]+/s offered .* \| \d+ / \d+ / \d+ ms \|", table)
+    # Paced latency: the rounds pooled, and how far each round's p99 strayed.
+    paced = re.search(
+        r"\| ↳ latency webhook → verdict at [\d,]+/s offered .* in 2 rounds\), p50 / p99 / max "
+        r"\| \d+ / (\d+) / \d+ ms \(each round's p99: (\d+) to (\d+)\) \|",
+        table,
+    )
+    assert paced, table
+    _, lowest, highest = (int(ms) for ms in paced.groups())
+    assert lowest <= highest
     cpu = re.search(r"\| ↳ CPU per verified SMS: (.*) \| (-?[\d.]+) ms \|", table)
     assert cpu, table
     parts = {part: float(ms) for part, ms in (item.rsplit(" ", 1) for item in cpu[1].split(", "))}
