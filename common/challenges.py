@@ -59,29 +59,29 @@ class Challenge(msgspec.Struct, frozen=True, kw_only=True):
     callback_url: str | None = None  # its events are posted here rather than to the tenant's URL
     device_id: str | None = None  # a device-bound challenge: the enrolled app's TOTP verifies it
 
-    def pack(self, code_hash: bytes) -> bytes:
-        """The record as Redis keeps it (``StoredRecord``), with the keyed hash of its code."""
-        return _RECORD_ENCODER.encode(
-            StoredRecord(
-                status=STATUS_CODES.index(self.status),
-                attempts=self.attempts,
-                max_attempts=self.max_attempts,
-                code_length=self.code_length,
-                alphabet=ALPHABET_CODES.index(self.alphabet),
-                created_at=self.created_at,
-                ttl_ms=self.expires_at - self.created_at,
-                phone=self.phone,
-                virtual_number=self.virtual_number,
-                code_hash=msgspec.Raw(_msgpack_str_header(len(code_hash)) + code_hash),
-                external_id=self.external_id or "",
-                context=self.context or "",
-                verified_at=self.verified_at or 0,
-                last_event_id=self.last_event_id or "",
-                test=self.test,
-                callback_url=self.callback_url or "",
-                device_id=self.device_id or "",
-            )
+    def pack(self, code_hash: bytes, *, earlier: bool = False) -> bytes:
+        """The record as Redis keeps it (``StoredRecord``), with the keyed hash of its code;
+        ``earlier``: in the layout versions before it read (``EarlierRecord``)."""
+        record = StoredRecord(
+            status=STATUS_CODES.index(self.status),
+            attempts=self.attempts,
+            max_attempts=self.max_attempts,
+            code_length=self.code_length,
+            alphabet=ALPHABET_CODES.index(self.alphabet),
+            created_at=self.created_at,
+            ttl_ms=self.expires_at - self.created_at,
+            phone=self.phone,
+            virtual_number=self.virtual_number,
+            code_hash=msgspec.Raw(_msgpack_str_header(len(code_hash)) + code_hash),
+            external_id=self.external_id or "",
+            context=self.context or "",
+            verified_at=self.verified_at or 0,
+            last_event_id=self.last_event_id or "",
+            test=self.test,
+            callback_url=self.callback_url or "",
+            device_id=self.device_id or "",
         )
+        return _RECORD_ENCODER.encode(EarlierRecord.of(record) if earlier else record)
 
     @staticmethod
     def code_hash_of(packed: bytes) -> bytes:
@@ -175,6 +175,28 @@ class EarlierRecord(msgspec.Struct, array_like=True, frozen=True):
     test: bool = False  # absent from records written before test mode
     callback_url: str = ""  # absent from records written before callbacks
     device_id: str = ""  # absent from records written before device-bound codes
+
+    @classmethod
+    def of(cls, record: StoredRecord) -> EarlierRecord:
+        return cls(
+            status=STATUS_CODES[record.status],
+            attempts=record.attempts,
+            max_attempts=record.max_attempts,
+            code_length=record.code_length,
+            alphabet=ALPHABET_CODES[record.alphabet],
+            created_at=record.created_at,
+            expires_at=record.created_at + record.ttl_ms,
+            phone=record.phone,
+            virtual_number=record.virtual_number,
+            code_hash=record.code_hash,
+            external_id=record.external_id,
+            context=record.context,
+            verified_at=record.verified_at,
+            last_event_id=record.last_event_id,
+            test=record.test,
+            callback_url=record.callback_url,
+            device_id=record.device_id,
+        )
 
     def current(self) -> StoredRecord:
         return StoredRecord(

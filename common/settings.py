@@ -77,6 +77,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     # The notifier serves /demo, which creates challenges as the first bootstrap tenant and posts
     # signed "SMS" to ingest on this host. Local demos only: `revotp demo` turns it on.
     demo: bool = False
+    # ingest: challenge records in the layout versions before the coded one read, while such
+    # matchers still run during a rolling upgrade (README, Upgrading).
+    write_earlier_records: bool = False
     # ingest: how long a publish may wait for the broker's confirm before answering 503.
     publish_timeout_s: float = 5.0
     # ingest: inbound SMS allowed per sender and per virtual number, as COUNT/SECONDS

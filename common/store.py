@@ -86,11 +86,18 @@ class ChallengeStore:
     """
 
     def __init__(
-        self, redis: RedisClient, names: Names, *, event_retention_ms: int, shared: SharedPipeline | None = None
+        self,
+        redis: RedisClient,
+        names: Names,
+        *,
+        event_retention_ms: int,
+        shared: SharedPipeline | None = None,
+        write_earlier_records: bool = False,
     ) -> None:
         self._redis = redis
         self.names = names
         self._retention_ms = event_retention_ms
+        self._write_earlier_records = write_earlier_records  # Settings.write_earlier_records
         self._script = redis.register_script(_CHALLENGES_SCRIPT)
         self._routes = redis.register_script(ROUTES_SCRIPT)
         self.expiry_slots = SpreadIndex(redis, names.expiry_slots)
@@ -132,7 +139,7 @@ class ChallengeStore:
                 *indexed,
                 script_call(self._routes, route, ("join", route_field, self._route_member(challenge))),
                 ("ZADD", self.expiry_slots.key_of(slot_member), "NX", slot_end_ms(slot), slot_member),
-                ("HSET", records, challenge.id, challenge.pack(code_hash)),
+                ("HSET", records, challenge.id, challenge.pack(code_hash, earlier=self._write_earlier_records)),
                 ("PEXPIREAT", records, slot_end_ms(slot) + RETENTION_AFTER_EXPIRY_MS),
             ],
             scripts=(self._routes,),

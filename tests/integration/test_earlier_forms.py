@@ -15,6 +15,8 @@ from common.challenges import EarlierRecord, Status
 from common.clock import now_ms
 from common.names import CODE_INDEX_WINDOW_MS
 from common.redis import binary
+from common.resources import RedisResources
+from common.settings import Settings
 from matcher.judge import Outcome
 from tests.integration.conftest import VIRTUAL_NUMBER
 from tests.integration.judge_bench import Bench, Opened, sms
@@ -93,3 +95,15 @@ async def test_an_earlier_code_index_entry_still_signals_a_code_sent_from_anothe
     await bench.judge.judge(sms(opened.code, sender="+4915112345678"))
     assert await bench.events("acme") == [f"challenge.sender_mismatch {opened.challenge.id}"]
     assert await bench.state(opened) == (Status.PENDING, 0)
+
+
+async def test_with_write_earlier_records_ingest_writes_what_older_matchers_read(settings: Settings, cleanup: None):
+    resources = await RedisResources.open(msgspec.structs.replace(settings, write_earlier_records=True))
+    try:
+        bench = Bench(resources, settings)
+        opened = await bench.open("acme")
+        assert (await _earlier_layout(bench, opened)).status == "pending"
+        await bench.judge.judge(sms(f"code {opened.code}"))
+        assert (await _earlier_layout(bench, opened)).status == "verified"
+    finally:
+        await resources.close()

@@ -1,10 +1,12 @@
 """Configuration from REVOTP_* variables."""
 
+from pathlib import Path
+
 import pytest
 
 from common.amqp import broker_urls, quorum_arguments
 from common.phones import read_delivered_number, to_e164
-from common.settings import SettingsError, from_env
+from common.settings import Settings, SettingsError, from_env
 
 
 def test_defaults_are_loopback():
@@ -23,6 +25,7 @@ def test_values_are_read_and_lists_split():
             "REVOTP_DEFAULT_REGION": "FR",
             "REVOTP_BOOTSTRAP_TENANTS": "a:k1,b:k2",
             "REVOTP_INSECURE_NO_SIGNATURES": "1",
+            "REVOTP_WRITE_EARLIER_RECORDS": "1",
             "REVOTP_TWILIO_SECRET": "tok",
             "REVOTP_ANDROID_SMS_GATEWAY_SECRET": "sig",
         }
@@ -31,6 +34,7 @@ def test_values_are_read_and_lists_split():
     assert settings.virtual_numbers == ("+15550100000", "+33612345678")
     assert settings.bootstrap_tenants == ("a:k1", "b:k2")
     assert settings.insecure_no_signatures is True
+    assert settings.write_earlier_records is True
     assert settings.provider_option("twilio", "secret") == "tok"
     assert settings.provider_option("android-sms-gateway", "secret") == "sig"
     assert settings.provider_option("plivo", "secret") == ""
@@ -101,3 +105,11 @@ def test_a_cluster_is_several_broker_urls_and_a_quorum_group_size():
     assert broker_urls(settings.amqp_url) == ["amqp://a:5672/", "amqps://b:5671/"]
     assert quorum_arguments(settings.quorum_group_size) == {"x-queue-type": "quorum", "x-quorum-initial-group-size": 3}
     assert quorum_arguments(0) == {"x-queue-type": "quorum"}
+
+
+def test_every_setting_is_documented_in_the_readme():
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    undocumented = [
+        name for name in Settings.__struct_fields__ if name != "env" and f"`REVOTP_{name.upper()}`" not in readme
+    ]
+    assert undocumented == [], "add each to README, Configuration"

@@ -78,3 +78,9 @@ def test_both_layouts_read_as_the_same_challenge(
     for packed in (challenge.pack(CODE_HASH), earlier_record(challenge, CODE_HASH)):
         assert Challenge.unpack(challenge.tenant_id, challenge.id, packed) == challenge
         assert Challenge.code_hash_of(packed) == CODE_HASH
+
+
+def test_the_earlier_layout_is_written_as_earlier_versions_wrote_it():
+    """What ``REVOTP_WRITE_EARLIER_RECORDS`` has ingest write, for matchers not yet upgraded."""
+    challenge = _pending(context="checkout", callback_url="https://example.com/hook", device_id="dev_1")
+    assert challenge.pack(CODE_HASH, earlier=True) == earlier_record(challenge, CODE_HASH)
