@@ -10,6 +10,7 @@ import argparse
 import os
 import platform
 import tempfile
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -118,6 +119,10 @@ def _run_rows(run: EndToEnd, raw: RawLimits) -> list[str]:
             f"webhooks, {run.sms:,} SMS "
             f"| {run.verified_per_s:,.0f} verified/s | {run.verified_per_s / raw.broker:.2f}x broker |"
         ),
+        (
+            f"| ↳ against the broker measured just before and after this run: {run.broker_beside:,.0f} msg/s "
+            f"| | {run.verified_per_s / run.broker_beside:.2f}x broker |"
+        ),
         f"| ↳ webhooks accepted while sending | {run.accepted_per_s:,.0f}/s | {run.accepted_per_s / raw.handler:.2f}x web |",
         f"| ↳ latency webhook → verdict at saturation, p50 / p99 | {run.p50_ms:.0f} / {run.p99_ms:.0f} ms | |",
         f"| ↳ CPU per verified SMS: {_cpu(run.cpu_ms_per_sms)} | {sum(run.cpu_ms_per_sms.values()):.2f} ms | |",
@@ -147,7 +152,9 @@ async def main(args: argparse.Namespace) -> None:
         print(f"ingest alone: {alone.accepted_per_s:,.0f} accepted/s")
         for index, matchers in enumerate(args.matchers):
             async with running(Path(logs), matchers=matchers, log_level=args.log_level) as deployment:
-                run = await end_to_end(deployment, matchers=matchers, sms=args.sms, concurrency=args.concurrency)
+                run = await _beside_the_broker(
+                    end_to_end(deployment, matchers=matchers, sms=args.sms, concurrency=args.concurrency), args.sms
+                )
                 print(f"end to end, {matchers} matcher(s): {run.verified_per_s:,.0f} verified/s")
                 runs.append(run)
                 if index == len(args.matchers) - 1:  # on the last deployment: paced latency, the notifier
@@ -174,6 +181,14 @@ async def main(args: argparse.Namespace) -> None:
         print(f"\nappended to {RESULTS}")
 
 
+async def _beside_the_broker(measuring: Awaitable[EndToEnd], messages: int) -> EndToEnd:
+    """The run, with the broker yardstick measured just before and just after it."""
+    before = await amqp_round_trip(AMQP_URL, messages)
+    run = await measuring
+    after = await amqp_round_trip(AMQP_URL, messages)
+    return replace(run, broker_beside=(before + after) / 2)
+
+
 async def _on_a_redis_cluster(logs: Path, args: argparse.Namespace) -> EndToEnd:
     """The last end-to-end run again, on a private 3-primary Redis Cluster on this machine.
 
@@ -192,8 +207,9 @@ async def _on_a_redis_cluster(logs: Path, args: argparse.Namespace) -> EndToEnd:
             REVOTP_REDIS_CLUSTER="1",
         ) as deployment:
             label = f"{len(cluster.nodes) // 2}-primary cluster"
-            run = await end_to_end(
-                deployment, matchers=matchers, sms=args.sms, concurrency=args.concurrency, redis=label
+            run = await _beside_the_broker(
+                end_to_end(deployment, matchers=matchers, sms=args.sms, concurrency=args.concurrency, redis=label),
+                args.sms,
             )
     finally:
         await cluster.stop()

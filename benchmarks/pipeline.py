@@ -39,6 +39,9 @@ class EndToEnd:
     p50_ms: float
     p99_ms: float
     cpu_ms_per_sms: dict[str, float]  # by part (ingest, matchers, notifier, RabbitMQ, Redis, client)
+    # The broker yardstick measured just before and just after this run, averaged: what the
+    # machine allowed at that moment (it drifts by a third within minutes).
+    broker_beside: float = 0.0
 
 
 def _parts(deployment: Deployment) -> dict[str, list[int]]:
