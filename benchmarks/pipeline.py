@@ -193,8 +193,8 @@ async def paced_latency(deployment: Deployment, *, rate: float, seconds: float, 
     latencies: list[float] = []
     round_p99s: list[float] = []
     late_p99 = 0.0
-    for _ in range(rounds):
-        measured, late = await _paced_round(deployment, rate=rate, seconds=seconds)
+    for number in range(rounds):
+        measured, late = await _paced_round(deployment, rate=rate, seconds=seconds, seed=number)
         latencies += measured
         round_p99s.append(percentiles(measured)["p99"])
         late_p99 = max(late_p99, late)
@@ -202,8 +202,9 @@ async def paced_latency(deployment: Deployment, *, rate: float, seconds: float, 
     return PacedLatency(rate, len(latencies), pooled["p50"], pooled["p99"], pooled["max"], tuple(round_p99s), late_p99)
 
 
-async def _paced_round(deployment: Deployment, *, rate: float, seconds: float) -> tuple[list[float], float]:
-    """One round's latencies (ms) and how late the client's p99 send was."""
+async def _paced_round(deployment: Deployment, *, rate: float, seconds: float, seed: int) -> tuple[list[float], float]:
+    """One round's latencies (ms) and how late the client's p99 send was. Rounds draw their
+    phones apart (``seed``): the same phones every round would meet the per-sender limit."""
     from revotp.replay.listener import Listener
     from revotp.replay.plan import Mix, Synthetic
     from revotp.replay.report import match_verdicts, summarise
@@ -212,7 +213,7 @@ async def _paced_round(deployment: Deployment, *, rate: float, seconds: float) -
 
     count = max(1, round(rate * seconds))
     target = Target(deployment.url("ingest"), "generic", deployment.env, deployment.env["REVOTP_PUBLIC_URL"])
-    plan = await Synthetic(deployment.session, target.ingest_url, ACME_KEY, seed=count).plan(
+    plan = await Synthetic(deployment.session, target.ingest_url, ACME_KEY, seed=count * 1000 + seed).plan(
         count, Mix(right=1, wrong=0, unknown=0, duplicate=0), ttl_s=900
     )
     listener = Listener(deployment.session, deployment.url("notifier"), ACME_KEY)
