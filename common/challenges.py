@@ -178,46 +178,18 @@ class EarlierRecord(msgspec.Struct, array_like=True, frozen=True):
 
     @classmethod
     def of(cls, record: StoredRecord) -> EarlierRecord:
-        return cls(
-            status=STATUS_CODES[record.status],
-            attempts=record.attempts,
-            max_attempts=record.max_attempts,
-            code_length=record.code_length,
-            alphabet=ALPHABET_CODES[record.alphabet],
-            created_at=record.created_at,
-            expires_at=record.created_at + record.ttl_ms,
-            phone=record.phone,
-            virtual_number=record.virtual_number,
-            code_hash=record.code_hash,
-            external_id=record.external_id,
-            context=record.context,
-            verified_at=record.verified_at,
-            last_event_id=record.last_event_id,
-            test=record.test,
-            callback_url=record.callback_url,
-            device_id=record.device_id,
-        )
+        fields = msgspec.structs.asdict(record)
+        fields["status"] = STATUS_CODES[record.status]
+        fields["alphabet"] = ALPHABET_CODES[record.alphabet]
+        fields["expires_at"] = record.created_at + fields.pop("ttl_ms")
+        return cls(**fields)
 
     def current(self) -> StoredRecord:
-        return StoredRecord(
-            status=STATUS_CODES.index(Status(self.status)),
-            attempts=self.attempts,
-            max_attempts=self.max_attempts,
-            code_length=self.code_length,
-            alphabet=ALPHABET_CODES.index(Alphabet(self.alphabet)),
-            created_at=self.created_at,
-            ttl_ms=self.expires_at - self.created_at,
-            phone=self.phone,
-            virtual_number=self.virtual_number,
-            code_hash=self.code_hash,
-            external_id=self.external_id,
-            context=self.context,
-            verified_at=self.verified_at,
-            last_event_id=self.last_event_id,
-            test=self.test,
-            callback_url=self.callback_url,
-            device_id=self.device_id,
-        )
+        fields = msgspec.structs.asdict(self)
+        fields["status"] = STATUS_CODES.index(Status(self.status))
+        fields["alphabet"] = ALPHABET_CODES.index(Alphabet(self.alphabet))
+        fields["ttl_ms"] = fields.pop("expires_at") - self.created_at
+        return StoredRecord(**fields)
 
 
 _RECORD_ENCODER = msgspec.msgpack.Encoder()
