@@ -296,8 +296,13 @@ async def test_a_retry_survives_a_kill_of_the_callbacks_process(namespace: str, 
             killed.send_signal(signal.SIGKILL)
             await asyncio.to_thread(killed.wait)
             await deployment.start_ready("callbacks")
-            await receiver.wait(lambda: len(receiver.delivered()) == 1, within=30)
+            await receiver.wait(lambda: len(receiver.delivered()) >= 1, within=30)
             assert receiver.delivered()[0]["challenge_id"] == challenge["id"]
-            assert [status for _, _, status in receiver.received] == [500, 200]
+            # At least once (docs/api.md, Callbacks): killed after it scheduled the retry but
+            # before it acked the first attempt, the process leaves both to its successor, and
+            # the event is posted twice, under one event id.
+            statuses = [status for _, _, status in receiver.received]
+            assert statuses in ([500, 200], [500, 200, 200]), statuses
+            assert len({headers["X-Revotp-Event-Id"] for headers, _, _ in receiver.received}) == 1
         finally:
             await deployment.close()
