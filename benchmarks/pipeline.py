@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.cpu import broker_pids, snapshot, spent
-from benchmarks.raw import sms_to_nobody
+from benchmarks.raw import do_nothing_webhooks, sms_to_nobody
 from revotp.replay.heap import frozen_heap
 from revotp.replay.report import percentiles
 from tests.chaos.deployment import Deployment
@@ -137,19 +137,28 @@ async def end_to_end(
 
 @dataclass(frozen=True)
 class IngestAlone:
-    sms: int
+    sms: int  # per round
     concurrency: int
-    accepted_per_s: float
-    cpu_ms_per_sms: dict[str, float]
+    accepted_per_s: tuple[float, ...]  # each round's
+    web_beside: tuple[float, ...]  # the do-nothing handler, measured just before each round
+    cpu_ms_per_sms: dict[str, float]  # over every round
+
+    @property
+    def ratios(self) -> list[float]:
+        """Each round's rate over the handler's measured just before it."""
+        return [ingest / web for ingest, web in zip(self.accepted_per_s, self.web_beside, strict=True)]
 
 
-async def ingest_alone(logs: Path, *, sms: int, concurrency: int, log_level: str) -> IngestAlone:
+async def ingest_alone(logs: Path, *, sms: int, concurrency: int, log_level: str, rounds: int = 3) -> IngestAlone:
     """Webhooks accepted per second by ingest with no matcher or notifier running.
 
     The end-to-end runs share the two cores among every part, so their acceptance rate is the
     pipeline's; here ingest (signature, numbers, admission, confirmed publish) has the cores
     with only the broker, Redis and the client, as the do-nothing handler had. The queue keeps
     the SMS, which match no challenge; the namespace goes with the deployment.
+
+    Two seconds of each say little on a machine whose speed drifts within minutes, so rounds
+    alternate: the do-nothing handler, then ingest, each round's ratio taken between the two.
     """
     async with running(logs, matchers=0, log_level=log_level, notifier=False) as deployment:
         gate = asyncio.Semaphore(concurrency)
@@ -161,16 +170,23 @@ async def ingest_alone(logs: Path, *, sms: int, concurrency: int, log_level: str
 
         await asyncio.gather(*(send(n) for n in range(min(sms, 500))))  # connections, caches
         parts = _parts(deployment)
-        cpu_before = snapshot(parts)
-        started = time.perf_counter()
-        await asyncio.gather(*(send(n) for n in range(sms, 2 * sms)))
-        elapsed = time.perf_counter() - started
-        cpu_spent = spent(cpu_before, snapshot(parts))
+        rates: list[float] = []
+        web: list[float] = []
+        cpu_spent: dict[str, float] = {}
+        for number in range(1, rounds + 1):
+            web.append(await do_nothing_webhooks(sms, concurrency))
+            cpu_before = snapshot(parts)
+            started = time.perf_counter()
+            await asyncio.gather(*(send(n) for n in range(number * sms, (number + 1) * sms)))
+            rates.append(sms / (time.perf_counter() - started))
+            for part, seconds in spent(cpu_before, snapshot(parts)).items():
+                cpu_spent[part] = cpu_spent.get(part, 0.0) + seconds
     return IngestAlone(
         sms=sms,
         concurrency=concurrency,
-        accepted_per_s=sms / elapsed,
-        cpu_ms_per_sms={part: seconds * 1000 / sms for part, seconds in cpu_spent.items()},
+        accepted_per_s=tuple(rates),
+        web_beside=tuple(web),
+        cpu_ms_per_sms={part: seconds * 1000 / (sms * rounds) for part, seconds in cpu_spent.items()},
     )
 
 

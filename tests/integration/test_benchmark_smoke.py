@@ -29,6 +29,8 @@ async def test_a_small_benchmark_run_prints_every_ratio():
         "1",
         "--paced-rounds",
         "2",
+        "--rounds",
+        "2",
         "--redis-cluster",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -46,6 +48,8 @@ async def test_a_small_benchmark_run_prints_every_ratio():
     assert all(ratio > 0 for ratio in ratios[3:])
     # The broker yardstick is measured again at the end, and how far it moved is shown.
     assert re.search(r"\| raw broker again, after revotp's runs .* \| [1-9][\d,]* msg/s \| [+-]\d+%", table), table
+    # Ingest alone: a ratio per round, each against the do-nothing handler measured just before it.
+    assert re.search(r"\| ↳ each round against the do-nothing handler .* \| \d+\.\d\dx, \d+\.\d\dx \| \|", table), table
     # Paced latency: the rounds pooled, and how far each round's p99 strayed.
     paced = re.search(
         r"\| ↳ latency webhook → verdict at [\d,]+/s offered .* in 2 rounds\), p50 / p99 / max "
