@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +71,21 @@ async def test_a_small_benchmark_run_prints_every_ratio():
     alone = re.search(r"\| ↳ CPU per webhook: (.*) \| (-?[\d.]+) ms \|", table)
     assert alone, table
     assert {item.rsplit(" ", 1)[0] for item in alone[1].split(", ")} == {"ingest", "RabbitMQ", "Redis", "client"}
+
+
+@pytest.mark.single_redis
+async def test_a_short_profile_samples_every_service(tmp_path: Path):
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "benchmarks.profile", "--sms", "1500", "--seconds", "1", "--top", "5",
+        "--out", str(tmp_path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode == 0, stderr.decode()[-2000:]
+    report = stdout.decode()
+    for service in ("ingest", "notifier", "matcher-1"):
+        counted = re.search(rf"#### {service}: ([\d,]+) samples", report)
+        assert counted, report
+        assert int(counted[1].replace(",", "")) > 0, f"py-spy caught nothing of {service}"
+        assert (tmp_path / f"{service}.txt").read_text().strip()
+    assert "receive_sms (ingest/inbound.py:" in (tmp_path / "ingest.txt").read_text(), "no webhook was caught"
