@@ -7,6 +7,7 @@ it was innermost; its share with callees counts every sample it appears in, once
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -69,8 +70,10 @@ def table(name: str, found: Shares) -> str:
         "| own | function | with callees | function |",
         "|---|---|---|---|",
     ]
-    for index in range(max(len(found.own), len(found.with_callees))):
-        own = found.own[index] if index < len(found.own) else ("", 0.0)
-        wide = found.with_callees[index] if index < len(found.with_callees) else ("", 0.0)
-        rows.append(f"| {own[1]:.1%} | `{own[0]}` | {wide[1]:.1%} | `{wide[0]}` |".replace("| 0.0% | `` ", "| | "))
+    for own, with_callees in itertools.zip_longest(found.own, found.with_callees):
+        rows.append(f"| {_cells(own)} | {_cells(with_callees)} |")
     return "\n".join(rows)
+
+
+def _cells(entry: tuple[str, float] | None) -> str:
+    return f"{entry[1]:.1%} | `{entry[0]}`" if entry else " | "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.samples import function_of, shares
+from benchmarks.samples import function_of, shares, table
 
 LOOP = "_run_module_as_main (<frozen runpy>:198);Runner.run (asyncio/runners.py:118)"
 STACKS = [
@@ -36,3 +36,16 @@ def test_own_counts_the_innermost_frame_and_with_callees_each_function_once_per_
 def test_no_samples_is_an_empty_profile_not_an_error():
     assert shares([]) == shares(["", "not a stack"])
     assert shares([]).samples == 0
+
+
+def test_the_table_puts_both_rankings_side_by_side_and_pads_the_shorter():
+    rendered = table("matcher-1", shares(["a (f.py:1);b (g.py:2) 3", "a (f.py:1) 1"], top=5)).splitlines()
+    assert rendered[0] == "#### matcher-1: 4 samples"
+    assert rendered[4:] == [
+        "| 75.0% | `b (g.py)` | 100.0% | `a (f.py)` |",
+        "| 25.0% | `a (f.py)` | 75.0% | `b (g.py)` |",
+    ]
+    uneven = table(
+        "x", shares(["Runner.run (asyncio/runners.py:1) 1", "Runner.run (asyncio/runners.py:1);a (f.py:1) 1"])
+    )
+    assert uneven.splitlines()[-1] == "| 50.0% | `a (f.py)` |  |  |"
