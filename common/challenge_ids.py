@@ -15,12 +15,14 @@ import secrets
 # A second: the sweeper expires a slot once it ended, so this bounds how late an expiry is announced.
 EXPIRY_SLOT_MS = 1_000
 CHALLENGE_ID_PREFIX = "ch_"
-CHALLENGE_ID = re.compile(r"^ch_[a-z2-7]{26}$")
 _SLOT_BYTES = 4
 _RANDOM_BYTES = 12
+_ID_SYMBOLS = -(-(_SLOT_BYTES + _RANDOM_BYTES) * 8 // 5)  # base32, unpadded: 26
+CHALLENGE_ID = re.compile(rf"^{CHALLENGE_ID_PREFIX}[a-z2-7]{{{_ID_SYMBOLS}}}$")
 _SLOT_SYMBOLS = -(-_SLOT_BYTES * 8 // 5)  # base32 symbols holding the slot's bits
 _SLOT_SPARE_BITS = _SLOT_SYMBOLS * 5 - _SLOT_BYTES * 8
-_ID_SPARE_BITS = 26 * 5 - (_SLOT_BYTES + _RANDOM_BYTES) * 8
+_SLOT_AT = slice(len(CHALLENGE_ID_PREFIX), len(CHALLENGE_ID_PREFIX) + _SLOT_SYMBOLS)
+_ID_SPARE_BITS = _ID_SYMBOLS * 5 - (_SLOT_BYTES + _RANDOM_BYTES) * 8
 _AS_INT_DIGITS = str.maketrans("abcdefghijklmnopqrstuvwxyz234567", "0123456789abcdefghijklmnopqrstuv")
 
 
@@ -59,4 +61,4 @@ def slot_of(challenge_id: str) -> int | None:
     # The slot is the first 32 bits: the first 7 base32 symbols (35 bits) read as a number.
     # Read with int() in base 32 (digits 0-9a-v) after renaming the symbols; 8 → 1 µs against
     # decoding the whole id, which ingest does at every creation and the matcher at every SMS.
-    return int(challenge_id[3 : 3 + _SLOT_SYMBOLS].translate(_AS_INT_DIGITS), 32) >> _SLOT_SPARE_BITS
+    return int(challenge_id[_SLOT_AT].translate(_AS_INT_DIGITS), 32) >> _SLOT_SPARE_BITS

@@ -28,8 +28,10 @@ CODE_INDEX_WINDOW_MS = 300_000
 # it checks each challenge's code hash before saying anything.
 CODE_TAG_CHARS = 8
 DEVICE_MARK = "/device"
-# Length of a code index field as written before ``code_index_field``'s form: 16 + 26 characters.
-_EARLIER_CODE_INDEX_FIELD = 42
+# A code index field as written before ``code_index_field``'s form: a 16-character tag, then the
+# id's 26 characters without ``ch_``.
+_EARLIER_TAG_CHARS = 16
+_EARLIER_CODE_INDEX_FIELD = _EARLIER_TAG_CHARS + 26
 
 
 class Names:
@@ -203,7 +205,7 @@ class Names:
         """The challenge id of a code index field: ``code_index_field``'s, or the earlier form
         (a 64-bit hex tag, then the id without ``ch_``) until its window expires."""
         if len(field) == _EARLIER_CODE_INDEX_FIELD:
-            return CHALLENGE_ID_PREFIX + field[16:].decode()
+            return CHALLENGE_ID_PREFIX + field[_EARLIER_TAG_CHARS:].decode()
         return id_of_bytes(field[CODE_TAG_CHARS:])
 
     def mismatch_seen(self, tenant_id: str, provider: str, sender: str, provider_message_id: str) -> str:

@@ -17,6 +17,7 @@ from common.codes import MAX_LENGTH, MIN_LENGTH, Alphabet, is_candidate, spec
 # One SMS can never use more attempts than a challenge may have, so later candidates are moot.
 MAX_CANDIDATES = 10
 SEPARATORS = frozenset(" -.")
+_SYMBOL_SETS = {alphabet: frozenset(alphabet.symbols) for alphabet in Alphabet}
 
 
 def normalize(text: str) -> str:
@@ -105,6 +106,3 @@ def candidates_by_spec(text: str) -> dict[str, list[str]]:
         for alphabet in Alphabet
         for length, found in _by_length(normalized, words, alphabet).items()
     }
-
-
-_SYMBOL_SETS = {alphabet: frozenset(alphabet.symbols) for alphabet in Alphabet}
