@@ -83,15 +83,19 @@ class Challenge(msgspec.Struct, frozen=True, kw_only=True):
         )
         return _RECORD_ENCODER.encode(EarlierRecord.of(record) if earlier else record)
 
-    @staticmethod
-    def code_hash_of(packed: bytes) -> bytes:
-        """The keyed hash of the code in a packed record (inside its MessagePack string)."""
-        raw = bytes(_decode_record(packed).code_hash)
-        return raw[1:] if raw[0] & 0xE0 == 0xA0 else raw[2:]  # fixstr header, else str8
-
     @classmethod
     def unpack(cls, tenant_id: str, challenge_id: str, packed: bytes) -> Challenge:
+        return cls._of_record(tenant_id, challenge_id, _decode_record(packed))
+
+    @classmethod
+    def unpack_with_code_hash(cls, tenant_id: str, challenge_id: str, packed: bytes) -> tuple[Challenge, bytes]:
+        """The challenge and the keyed hash of its code, from one decoding of the record."""
         record = _decode_record(packed)
+        raw = bytes(record.code_hash)  # inside its MessagePack string header: fixstr, else str8
+        return cls._of_record(tenant_id, challenge_id, record), raw[1:] if raw[0] & 0xE0 == 0xA0 else raw[2:]
+
+    @classmethod
+    def _of_record(cls, tenant_id: str, challenge_id: str, record: StoredRecord) -> Challenge:
         return cls(
             id=challenge_id,
             tenant_id=tenant_id,

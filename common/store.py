@@ -183,7 +183,7 @@ class ChallengeStore:
         packed = await self._packed(tenant_id, challenge_id)
         if packed is None:
             return None
-        return Challenge.unpack(tenant_id, challenge_id, packed), Challenge.code_hash_of(packed)
+        return Challenge.unpack_with_code_hash(tenant_id, challenge_id, packed)
 
     async def get(self, tenant_id: str, challenge_id: str) -> Challenge | None:
         packed = await self._packed(tenant_id, challenge_id)

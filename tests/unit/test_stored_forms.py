@@ -77,7 +77,7 @@ def test_both_layouts_read_as_the_same_challenge(
     )  # fmt: skip
     for packed in (challenge.pack(CODE_HASH), earlier_record(challenge, CODE_HASH)):
         assert Challenge.unpack(challenge.tenant_id, challenge.id, packed) == challenge
-        assert Challenge.code_hash_of(packed) == CODE_HASH
+        assert Challenge.unpack_with_code_hash(challenge.tenant_id, challenge.id, packed) == (challenge, CODE_HASH)
 
 
 def test_the_earlier_layout_is_written_as_earlier_versions_wrote_it():
