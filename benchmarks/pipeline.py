@@ -75,18 +75,34 @@ async def running(
         await deployment.close()
 
 
-async def end_to_end(
-    deployment: Deployment, *, matchers: int, sms: int, concurrency: int, redis: str = "one server"
-) -> EndToEnd:
-    """Verified SMS per second from the first webhook to the last verdict on the socket."""
+async def create_challenges(deployment: Deployment, count: int, *, phones: str) -> list[dict[str, str]]:
+    """``count`` challenges through the tenant API, one phone each (``phones``: their first
+    digits), ``CREATE_CONCURRENCY`` in flight."""
     gate = asyncio.Semaphore(CREATE_CONCURRENCY)
 
     async def create(n: int) -> dict[str, str]:
         async with gate:
-            return await deployment.create(f"+3361{n:07d}")
+            return await deployment.create(f"{phones}{n:07d}")
 
+    return await asyncio.gather(*(create(n) for n in range(count)))
+
+
+def answering_sms(challenge: dict[str, str]) -> dict[str, str]:
+    """The generic webhook's SMS that verifies a created challenge: its code, from its phone."""
+    return {
+        "id": uuid.uuid4().hex,
+        "from": challenge["phone"],
+        "to": challenge["virtual_number"],
+        "text": challenge["code"],
+    }
+
+
+async def end_to_end(
+    deployment: Deployment, *, matchers: int, sms: int, concurrency: int, redis: str = "one server"
+) -> EndToEnd:
+    """Verified SMS per second from the first webhook to the last verdict on the socket."""
     started = time.perf_counter()
-    challenges = await asyncio.gather(*(create(n) for n in range(sms)))
+    challenges = await create_challenges(deployment, sms, phones="+3361")
     creates_per_s = sms / (time.perf_counter() - started)
 
     ws = await deployment.ready_socket()
@@ -105,10 +121,10 @@ async def end_to_end(
     send_gate = asyncio.Semaphore(concurrency)
 
     async def send(challenge: dict[str, str]) -> None:
-        message = {"id": uuid.uuid4().hex, "from": challenge["phone"], "to": challenge["virtual_number"]}
+        message = answering_sms(challenge)
         async with send_gate:
             sent_at[challenge["id"]] = time.perf_counter()
-            await deployment.deliver({**message, "text": challenge["code"]}, within=300)
+            await deployment.deliver(message, within=300)
 
     parts = _parts(deployment)
     cpu_before = snapshot(parts)

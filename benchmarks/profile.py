@@ -22,14 +22,13 @@ import contextlib
 import shutil
 import sys
 import tempfile
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 import uvloop
 
-from benchmarks.pipeline import CREATE_CONCURRENCY, running
+from benchmarks.pipeline import answering_sms, create_challenges, running
 from benchmarks.samples import shares, table
 from tests.chaos.deployment import Deployment
 
@@ -45,7 +44,7 @@ async def main(args: argparse.Namespace) -> None:
         async with running(Path(logs), matchers=args.matchers, log_level=args.log_level) as deployment:
             await _load(deployment, WARM_UP_SMS, concurrency=args.concurrency)  # connections, caches
             pids = {name: service.process.pid for name, service in deployment.processes.items()}
-            challenges = await _create(deployment, args.sms)
+            challenges = await create_challenges(deployment, args.sms, phones="+3364")
             sampling = [await _sample(py_spy, pid, args.out / f"{name}.txt", args) for name, pid in pids.items()]
             async with _verdicts_read(deployment):  # the notifier works for a socket, as in the benchmark
                 sending = asyncio.create_task(_send(deployment, challenges, concurrency=args.concurrency))
@@ -93,30 +92,19 @@ async def _sample(py_spy: str, pid: int, output: Path, args: argparse.Namespace)
     )
 
 
-async def _create(deployment: Deployment, count: int) -> list[dict[str, str]]:
-    gate = asyncio.Semaphore(CREATE_CONCURRENCY)
-
-    async def create(n: int) -> dict[str, str]:
-        async with gate:
-            return await deployment.create(f"+3364{n:07d}")
-
-    return await asyncio.gather(*(create(n) for n in range(count)))
-
-
 async def _send(deployment: Deployment, challenges: list[dict[str, str]], *, concurrency: int) -> None:
     """Each challenge's right code as a signed webhook."""
     gate = asyncio.Semaphore(concurrency)
 
     async def send(challenge: dict[str, str]) -> None:
-        message = {"id": uuid.uuid4().hex, "from": challenge["phone"], "to": challenge["virtual_number"]}
         async with gate:
-            await deployment.deliver({**message, "text": challenge["code"]}, within=300)
+            await deployment.deliver(answering_sms(challenge), within=300)
 
     await asyncio.gather(*(send(challenge) for challenge in challenges))
 
 
 async def _load(deployment: Deployment, count: int, *, concurrency: int) -> None:
-    await _send(deployment, await _create(deployment, count), concurrency=concurrency)
+    await _send(deployment, await create_challenges(deployment, count, phones="+3365"), concurrency=concurrency)
 
 
 def _parser() -> argparse.ArgumentParser:
