@@ -20,8 +20,12 @@ from pathlib import Path
 from benchmarks.cpu import broker_pids, snapshot, spent
 from benchmarks.raw import do_nothing_webhooks, sms_to_nobody
 from revotp.replay.heap import frozen_heap
-from revotp.replay.report import percentiles
+from revotp.replay.listener import Listener
+from revotp.replay.plan import Mix, Synthetic
+from revotp.replay.report import match_verdicts, percentiles, summarise
+from revotp.replay.sender import Pace, Target, new_counters, send_plan
 from tests.chaos.deployment import Deployment
+from tests.integration.conftest import ACME_KEY
 
 NUMBER_RATE_LIMIT = "1000000/1"
 CREATE_CONCURRENCY = 32  # challenge creations in flight (and in the do-nothing yardstick's run)
@@ -237,11 +241,6 @@ async def paced_latency(deployment: Deployment, *, rate: float, seconds: float, 
 async def _paced_round(deployment: Deployment, *, rate: float, seconds: float, seed: int) -> tuple[list[float], float]:
     """One round's latencies (ms) and how late the client's p99 send was. Rounds draw their
     phones apart (``seed``): the same phones every round would meet the per-sender limit."""
-    from revotp.replay.listener import Listener
-    from revotp.replay.plan import Mix, Synthetic
-    from revotp.replay.report import match_verdicts, summarise
-    from revotp.replay.sender import Pace, Target, new_counters, send_plan
-    from tests.integration.conftest import ACME_KEY
 
     count = max(1, round(rate * seconds))
     target = Target(deployment.url("ingest"), "generic", deployment.env, deployment.env["REVOTP_PUBLIC_URL"])
