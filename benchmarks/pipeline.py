@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks.client import Client
 from benchmarks.cpu import broker_pids, snapshot, spent
 from benchmarks.raw import do_nothing_webhooks, sms_to_nobody
 from revotp.replay.heap import frozen_heap
@@ -83,12 +84,13 @@ async def create_challenges(deployment: Deployment, count: int, *, phones: str) 
     """``count`` challenges through the tenant API, one phone each (``phones``: their first
     digits), ``CREATE_CONCURRENCY`` in flight."""
     gate = asyncio.Semaphore(CREATE_CONCURRENCY)
+    async with Client(deployment.url("ingest"), concurrency=CREATE_CONCURRENCY) as client:
 
-    async def create(n: int) -> dict[str, str]:
-        async with gate:
-            return await deployment.create(f"{phones}{n:07d}")
+        async def create(n: int) -> dict[str, str]:
+            async with gate:
+                return await client.create(f"{phones}{n:07d}")
 
-    return await asyncio.gather(*(create(n) for n in range(count)))
+        return await asyncio.gather(*(create(n) for n in range(count)))
 
 
 def answering_sms(challenge: dict[str, str]) -> dict[str, str]:
@@ -123,17 +125,19 @@ async def end_to_end(
 
     reader = asyncio.create_task(read_verdicts())
     send_gate = asyncio.Semaphore(concurrency)
+    client = Client(deployment.url("ingest"), concurrency=concurrency)
 
     async def send(challenge: dict[str, str]) -> None:
         message = answering_sms(challenge)
         async with send_gate:
             sent_at[challenge["id"]] = time.perf_counter()
-            await deployment.deliver(message, within=300)
+            await client.deliver(message, within=300)
 
     parts = _parts(deployment)
     cpu_before = snapshot(parts)
     started = time.perf_counter()
-    await asyncio.gather(*(send(challenge) for challenge in challenges))
+    async with client:
+        await asyncio.gather(*(send(challenge) for challenge in challenges))
     accepted_per_s = sms / (time.perf_counter() - started)
     await asyncio.wait_for(verdicts_done.wait(), 300)
     elapsed = time.perf_counter() - started
@@ -180,12 +184,15 @@ async def ingest_alone(logs: Path, *, sms: int, concurrency: int, log_level: str
     Two seconds of each say little on a machine whose speed drifts within minutes, so rounds
     alternate: the do-nothing handler, then ingest, each round's ratio taken between the two.
     """
-    async with running(logs, matchers=0, log_level=log_level, notifier=False) as deployment:
+    async with (
+        running(logs, matchers=0, log_level=log_level, notifier=False) as deployment,
+        Client(deployment.url("ingest"), concurrency=concurrency) as client,
+    ):
         gate = asyncio.Semaphore(concurrency)
 
         async def send(n: int) -> None:
             async with gate:
-                response = await deployment.post_sms(sms_to_nobody(n))
+                response = await client.post_sms(sms_to_nobody(n))
                 assert response.status == 202, response.status
 
         await asyncio.gather(*(send(n) for n in range(min(sms, 500))))  # connections, caches

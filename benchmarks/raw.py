@@ -17,8 +17,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import aio_pika
-import aiohttp
 import uvloop
+
+from benchmarks.client import Client
+from revotp.replay.http import Response
 
 PUBLISH_CONCURRENCY = 128
 PREFETCH = 64
@@ -81,39 +83,24 @@ async def do_nothing_webhooks(count: int, concurrency: int) -> float:
     """Requests per second a do-nothing aiohttp handler in its own process answers, sent the
     same signed webhooks by the same client code as ingest: the ceiling of a webhook server
     here, client included."""
-    from tests.chaos.deployment import signed_generic_webhook
-
-    async def post(session: aiohttp.ClientSession, url: str, n: int) -> None:
-        body, headers = signed_generic_webhook(sms_to_nobody(n))
-        async with session.post(url + "/v1/inbound/generic", data=body, headers=headers) as response:
-            await response.read()
-
-    return await _do_nothing_rate(count, concurrency, post)
+    return await _do_nothing_rate(count, concurrency, lambda client, n: client.post_sms(sms_to_nobody(n)))
 
 
 async def do_nothing_creates(count: int, concurrency: int) -> float:
     """The same for the tenant API: the request a challenge creation sends, by the same client."""
-    from tests.integration.conftest import ACME_KEY, bearer
-
-    async def post(session: aiohttp.ClientSession, url: str, n: int) -> None:
-        body = {"phone": f"+3363{n:07d}", "ttl_seconds": 900}
-        async with session.post(url + "/v1/challenges", json=body, headers=bearer(ACME_KEY)) as response:
-            await response.read()
-
-    return await _do_nothing_rate(count, concurrency, post)
+    return await _do_nothing_rate(count, concurrency, lambda client, n: client.post_create(f"+3363{n:07d}"))
 
 
-async def _do_nothing_rate(
-    count: int, concurrency: int, post: Callable[[aiohttp.ClientSession, str, int], Awaitable[None]]
-) -> float:
+async def _do_nothing_rate(count: int, concurrency: int, post: Callable[[Client, int], Awaitable[Response]]) -> float:
     from revotp.replay.ceiling import do_nothing_server
 
-    async with do_nothing_server() as base_url, aiohttp.ClientSession() as session:
+    async with do_nothing_server() as base_url, Client(base_url, concurrency=concurrency) as client:
         gate = asyncio.Semaphore(concurrency)
 
         async def one(n: int) -> None:
             async with gate:
-                await post(session, base_url, n)
+                response = await post(client, n)
+                assert response.status == 202, response.status
 
         started = time.perf_counter()
         await asyncio.gather(*(one(n) for n in range(count)))

@@ -17,10 +17,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
-import aiohttp
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from revotp.replay.heap import frozen_heap
+from revotp.replay.http import Connections, HttpError
 from revotp.replay.plan import PlannedSms
 from revotp.replay.webhooks import ProviderRequest, Sms, Webhooks
 
@@ -102,25 +102,23 @@ async def send_share(
 ) -> list[Sent]:
     """Send each (SMS, offset) at ``start_at + offset`` or as soon after as the gate allows."""
     build = target.builder()
-    base = target.ingest_url.rstrip("/")
     gate = asyncio.Semaphore(pace.concurrency)
     results: list[Sent] = []
-    timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
-    connector = aiohttp.TCPConnector(limit=pace.concurrency)
-    async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
+    connections = Connections(target.ingest_url, limit=pace.concurrency, timeout_s=REQUEST_TIMEOUT_S)
 
-        async def send(planned: PlannedSms, due_at: float) -> None:
-            try:
-                request = build(planned.sms)
-                sent_at = time.monotonic()
-                counters[2 * slot] += 1
-                status, error = await _post(session, base, request)
-                results.append(Sent(planned.index, due_at, sent_at, time.monotonic(), status, error))
-                counters[2 * slot + 1] += 1
-            finally:
-                gate.release()
+    async def send(planned: PlannedSms, due_at: float) -> None:
+        try:
+            request = build(planned.sms)
+            sent_at = time.monotonic()
+            counters[2 * slot] += 1
+            status, error = await _post(connections, request)
+            results.append(Sent(planned.index, due_at, sent_at, time.monotonic(), status, error))
+            counters[2 * slot + 1] += 1
+        finally:
+            gate.release()
 
-        tasks = set()
+    tasks = set()
+    try:
         for planned, offset in items:
             due_at = start_at + offset
             if (delay := due_at - time.monotonic()) > 0:
@@ -131,20 +129,19 @@ async def send_share(
             task.add_done_callback(tasks.discard)
         while tasks:
             await asyncio.gather(*tasks)
+    finally:
+        await connections.close()
     return results
 
 
-async def _post(session: aiohttp.ClientSession, base: str, request: ProviderRequest) -> tuple[int, str]:
+async def _post(connections: Connections, request: ProviderRequest) -> tuple[int, str]:
     try:
-        async with session.request(
-            request.method, base + request.path, data=request.body or None, headers=request.headers
-        ) as response:
-            body = await response.read()
-            if response.status < 300:
-                return response.status, ""
-            return response.status, _error_code(body)
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        return TRANSPORT_ERROR, type(exc).__name__
+        response = await connections.request(request.method, request.path, request.body, request.headers)
+    except HttpError as exc:
+        return TRANSPORT_ERROR, exc.reason
+    if response.status < 300:
+        return response.status, ""
+    return response.status, _error_code(response.body)
 
 
 def _error_code(body: bytes) -> str:
