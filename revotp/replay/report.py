@@ -94,7 +94,9 @@ class Report:
     planned: int
     sent: int
     accepted: int
-    refused: dict[str, int]  # "429 rate_limited" → count; "no answer ClientOSError" for transport errors
+    refused: dict[
+        str, int
+    ]  # "429 rate_limited" → count; "no answer timeout", "no answer closed", ... for transport errors
     verdicts: dict[str, int]  # event type, or "none", → count of accepted SMS
     expected: int  # SMS with an expected verdict
     as_expected: int
