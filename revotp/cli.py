@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(tools.key_id_is_no_option(sys.argv[1:] if argv is None else argv))
     loaded = [_load(name) for name in _SERVICES.get(args.command, [])]
     checks = [check for _, check in loaded if check is not None]
     settings = load_settings(checks, demo.settings if args.command == "demo" else None)

@@ -7,6 +7,7 @@ import json
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 
 import aiohttp
 import msgspec
@@ -37,6 +38,16 @@ def add_arguments(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     watch.add_argument("--api-key", required=True)
     watch.add_argument("--after", help="resume after this cursor")
     watch.add_argument("--url", help="notifier base URL (default: from REVOTP_HOST and REVOTP_NOTIFIER_PORT)")
+
+
+def key_id_is_no_option(argv: Sequence[str]) -> list[str]:
+    """``receipt-keys forget KID`` with KID as given. A key id is base64url, and one in 64 begins
+    with '-', which argparse would read as an option: such a KID is marked as a plain word."""
+    words = list(argv)
+    if words[:2] != ["receipt-keys", "forget"] or len(words) != 3:
+        return words
+    kid = words[2]
+    return [*words[:2], "--", kid] if kid.startswith("-") and kid not in ("-h", "--help", "--") else words
 
 
 async def manage_receipt_keys(settings: Settings, args: argparse.Namespace) -> int:

@@ -13,7 +13,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwcrypto import jwk, jws
+from redis.asyncio import Redis
 
+from common.names import Names
 from tests.integration.conftest import ACME_KEY, GLOBEX_KEY, Pipeline, bearer, deployment_env, next_frame
 from tests.integration.provider_requests import PUBLIC_URL
 from tests.support.processes import run_revotp
@@ -136,3 +138,16 @@ async def test_an_operator_lists_and_forgets_receipt_keys(pipeline: Pipeline, na
     )
     assert json.loads(await (await pipeline.ingest.get("/.well-known/jwks.json")).text()) == {"keys": []}
     assert (await run_revotp(env, "receipt-keys", "forget", key["kid"]))[0] == 1
+
+
+async def test_a_key_id_that_begins_with_a_dash_can_be_forgotten(pipeline: Pipeline, namespace: str, redis: Redis):
+    # A key id is base64url: one key in 64 has an id that begins with '-', which the command
+    # line must still take as the id, not as an option.
+    kid = "-" + base64.urlsafe_b64encode(os.urandom(12)).decode()[:15]
+    await redis.hset(Names(namespace).receipt_keys, kid, json.dumps({"kid": kid, "kty": "OKP"}))
+    env = {**os.environ, **deployment_env(namespace)}
+    listed = [json.loads(line)["kid"] for line in (await run_revotp(env, "receipt-keys", "list"))[1].splitlines()]
+    assert kid in listed
+    code, out, err = await run_revotp(env, "receipt-keys", "forget", kid)
+    assert (code, out) == (0, json.dumps({"forgotten": kid}) + "\n"), err
+    assert not await redis.hexists(Names(namespace).receipt_keys, kid)
