@@ -12,7 +12,7 @@ import platform
 import statistics
 import tempfile
 from collections.abc import Awaitable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,6 +50,7 @@ class RawLimits:
     handler_creates: float  # the same, sent challenge creations
     redis: float  # single-command round trips/s
     broker_after: float = 0.0  # the broker yardstick again, once revotp's runs are over
+    broker_cpu_ms: dict[str, float] = field(default_factory=dict)  # per message: publisher, consumer, RabbitMQ
 
     @property
     def broker_drift(self) -> float:
@@ -72,6 +73,7 @@ def _table(
             f"| raw broker: persistent publish with confirms → consume with acks, quorum queue, 2 processes "
             f"| {raw.broker:,.0f} msg/s | 1.00x |"
         ),
+        f"| ↳ CPU per message: {_cpu(raw.broker_cpu_ms)} | {sum(raw.broker_cpu_ms.values()):.2f} ms | |",
         f"| raw web: do-nothing aiohttp handler, signed webhooks, same client | {raw.handler:,.0f} req/s | 1.00x |",
         (
             f"| raw web: do-nothing aiohttp handler, creation requests ({CREATE_CONCURRENCY} in flight), same client "
@@ -132,6 +134,11 @@ def _run_rows(run: EndToEnd, raw: RawLimits) -> list[str]:
         f"| ↳ webhooks accepted while sending | {run.accepted_per_s:,.0f}/s | {run.accepted_per_s / raw.handler:.2f}x web |",
         f"| ↳ latency webhook → verdict at saturation, p50 / p99 | {run.p50_ms:.0f} / {run.p99_ms:.0f} ms | |",
         f"| ↳ CPU per verified SMS: {_cpu(run.cpu_ms_per_sms)} | {sum(run.cpu_ms_per_sms.values()):.2f} ms | |",
+        (
+            f"| ↳ the raw path's CPU per message beside this run ({run.broker_beside_cpu_ms:.2f} ms) over revotp's "
+            f"per verified SMS: the throughput ratio on a steady machine if both were bound by CPU alone "
+            f"| | {run.broker_beside_cpu_ms / sum(run.cpu_ms_per_sms.values()):.2f}x in CPU |"
+        ),
     ]
 
 
@@ -141,8 +148,10 @@ def _cpu(by_part: dict[str, float]) -> str:
 
 async def main(args: argparse.Namespace) -> None:
     print(f"per-number limit in force for the run: REVOTP_NUMBER_RATE_LIMIT={NUMBER_RATE_LIMIT}")
+    broker = await amqp_round_trip(AMQP_URL, args.sms)
     raw = RawLimits(
-        broker=await amqp_round_trip(AMQP_URL, args.sms),
+        broker=broker.per_s,
+        broker_cpu_ms=broker.cpu_ms_per_message,
         handler=await do_nothing_webhooks(args.sms, args.concurrency),
         handler_creates=await do_nothing_creates(args.sms, CREATE_CONCURRENCY),
         redis=await redis_round_trips(REDIS_URL, args.sms * 4, 128),
@@ -175,7 +184,7 @@ async def main(args: argparse.Namespace) -> None:
                     sockets = await idle_sockets(deployment, args.sockets)
         if args.redis_cluster:
             runs.append(await _on_a_redis_cluster(Path(logs), args))
-    raw = replace(raw, broker_after=await amqp_round_trip(AMQP_URL, args.sms))
+    raw = replace(raw, broker_after=(await amqp_round_trip(AMQP_URL, args.sms)).per_s)
     if abs(raw.broker_drift) > STEADY_WITHIN:
         print(f"the broker yardstick moved {raw.broker_drift:+.0%} during the run: compare ratios with care")
     memory = await bytes_per_pending_challenge(REDIS_URL, args.challenges)
@@ -194,7 +203,9 @@ async def _beside_the_broker(measuring: Awaitable[EndToEnd], messages: int) -> E
     before = await amqp_round_trip(AMQP_URL, messages)
     run = await measuring
     after = await amqp_round_trip(AMQP_URL, messages)
-    return replace(run, broker_beside=(before + after) / 2)
+    return replace(
+        run, broker_beside=(before.per_s + after.per_s) / 2, broker_beside_cpu_ms=(before.cpu_ms + after.cpu_ms) / 2
+    )
 
 
 async def _on_a_redis_cluster(logs: Path, args: argparse.Namespace) -> EndToEnd:

@@ -47,6 +47,7 @@ class EndToEnd:
     # The broker yardstick measured just before and just after this run, averaged: what the
     # machine allowed at that moment (it drifts by a third within minutes).
     broker_beside: float = 0.0
+    broker_beside_cpu_ms: float = 0.0  # the raw path's CPU per message in those two runs
 
 
 def _parts(deployment: Deployment) -> dict[str, list[int]]:

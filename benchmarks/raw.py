@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import aio_pika
 import uvloop
 
 from benchmarks.client import Client
+from benchmarks.cpu import broker_pids, snapshot, spent
 from revotp.replay.http import Response
 
 PUBLISH_CONCURRENCY = 128
@@ -51,8 +54,19 @@ def _consumer_process(url: str, queue_name: str, count: int, ready: multiprocess
     uvloop.run(_consume(url, queue_name, count, ready))
 
 
-async def amqp_round_trip(url: str, count: int) -> float:
-    """Messages per second from the first publish to the last ack, two processes."""
+@dataclass(frozen=True)
+class BrokerRun:
+    per_s: float  # messages from the first publish to the last ack
+    cpu_ms_per_message: dict[str, float]  # publisher (this process), consumer, RabbitMQ
+
+    @property
+    def cpu_ms(self) -> float:
+        return sum(self.cpu_ms_per_message.values())
+
+
+async def amqp_round_trip(url: str, count: int) -> BrokerRun:
+    """Messages per second from the first publish to the last ack, two processes, and the CPU
+    each side and the broker spent per message."""
     queue_name = f"revotp-bench-raw-{uuid.uuid4().hex[:8]}"
     connection = await aio_pika.connect_robust(url)
     async with connection:
@@ -71,12 +85,22 @@ async def amqp_round_trip(url: str, count: int) -> float:
                 message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, message_id=str(n))
                 await channel.default_exchange.publish(message, routing_key=queue_name)
 
+        parts = {"publisher": [os.getpid()], "consumer": [consumer.pid or 0], "RabbitMQ": broker_pids()["RabbitMQ"]}
+        cpu_before = snapshot(parts)
         started = time.perf_counter()
         await asyncio.gather(*(publish(n) for n in range(count)))
-        await asyncio.get_running_loop().run_in_executor(None, consumer.join)
+        # The consumer's last ack: read its CPU while it is a zombie, before join reaps it.
+        await asyncio.get_running_loop().run_in_executor(None, _exited, consumer)
         elapsed = time.perf_counter() - started
+        cpu = spent(cpu_before, snapshot(parts))
+        await asyncio.get_running_loop().run_in_executor(None, consumer.join)
         await channel.queue_delete(queue_name)
-    return count / elapsed
+    return BrokerRun(count / elapsed, {part: seconds * 1000 / count for part, seconds in cpu.items()})
+
+
+def _exited(process: multiprocessing.process.BaseProcess) -> None:
+    """Wait until ``process`` has ended without reaping it (its /proc entry keeps its CPU)."""
+    os.waitid(os.P_PID, process.pid or 0, os.WEXITED | os.WNOWAIT)
 
 
 async def do_nothing_webhooks(count: int, concurrency: int) -> float:
