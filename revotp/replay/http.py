@@ -100,13 +100,14 @@ class Connections:
     """Up to ``limit`` kept-alive connections to the origin of ``base_url``: a request takes an
     idle one, or opens one, and gives it back once its answer is read."""
 
-    def __init__(self, base_url: str, *, limit: int, timeout_s: float) -> None:
+    def __init__(self, base_url: str, *, limit: int, timeout_s: float, tls: ssl.SSLContext | None = None) -> None:
+        """``tls``: how an https origin is checked (default: the system's trusted authorities)."""
         url = urlsplit(base_url)
         if url.scheme not in ("http", "https") or not url.hostname:
             raise ValueError(f"not an http(s) URL: {base_url!r}")
         self._host = url.hostname
         self._port = url.port or (443 if url.scheme == "https" else 80)
-        self._ssl = ssl.create_default_context() if url.scheme == "https" else None
+        self._ssl = (tls or ssl.create_default_context()) if url.scheme == "https" else None
         self._prefix = url.path.rstrip("/")
         self._host_header = f"Host: {url.netloc}\r\n"
         self._timeout_s = timeout_s

@@ -5,25 +5,60 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from aiohttp import web
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from revotp.replay.ceiling import free_port
 from revotp.replay.http import Connections, HttpError
 
 
 @contextlib.asynccontextmanager
-async def served(app: web.Application) -> AsyncIterator[str]:
+async def served(app: web.Application, tls: ssl.SSLContext | None = None) -> AsyncIterator[str]:
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
+    await web.TCPSite(runner, "127.0.0.1", port, ssl_context=tls).start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
+
+
+def certificate_for_loopback(directory: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server context with a self-signed certificate for 127.0.0.1, and a client context that
+    trusts exactly that certificate."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "loopback")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert_path, key_path)
+    return server, ssl.create_default_context(cafile=str(cert_path))
 
 
 @contextlib.asynccontextmanager
@@ -214,6 +249,24 @@ async def test_a_header_with_a_line_break_is_refused_before_anything_is_sent():
         finally:
             await connections.close()
     assert peers == []
+
+
+async def test_https_is_spoken_and_the_server_certificate_is_checked(tmp_path: Path):
+    server_tls, trusting = certificate_for_loopback(tmp_path)
+    peers: list[tuple[str, int]] = []
+    async with served(echo_app(peers), server_tls) as url:
+        trusted = Connections(url + "/base", limit=1, timeout_s=5, tls=trusting)
+        untrusted = Connections(url + "/base", limit=1, timeout_s=5)  # the system's authorities only
+        try:
+            answers = [await trusted.request("POST", "/echo", b"over tls %d" % n) for n in range(3)]
+            with pytest.raises(HttpError, match="cannot connect"):
+                await untrusted.request("POST", "/echo", b"never sent")
+        finally:
+            await trusted.close()
+            await untrusted.close()
+    assert [answer.body for answer in answers] == [b"over tls 0", b"over tls 1", b"over tls 2"]
+    assert len(peers) == 3
+    assert len(set(peers)) == 1, "kept alive over tls too"
 
 
 def test_only_http_urls_are_taken():
