@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import msgspec
 
 from benchmarks.client import Client
 from benchmarks.cpu import broker_pids, snapshot, spent
@@ -30,6 +31,17 @@ from tests.integration.conftest import ACME_KEY
 
 NUMBER_RATE_LIMIT = "1000000/1"
 CREATE_CONCURRENCY = 32  # challenge creations in flight (and in the do-nothing yardstick's run)
+
+
+class _Verdict(msgspec.Struct):
+    """What the benchmark reads of a frame. Decoding the whole of an 800-byte verdict frame
+    (receipt included) with ``json.loads`` cost 7.8 µs of the client's CPU; this, 0.7 µs."""
+
+    type: str
+    challenge_id: str = ""
+
+
+_read_verdict = msgspec.json.Decoder(_Verdict).decode
 
 
 @dataclass(frozen=True)
@@ -119,9 +131,9 @@ async def end_to_end(
 
     async def read_verdicts() -> None:
         while len(latencies) < sms:
-            frame = json.loads(await ws.receive_str())
-            if frame["type"] == "challenge.verified":
-                latencies.append(time.perf_counter() - sent_at[frame["challenge_id"]])
+            frame = _read_verdict(await ws.receive_str())
+            if frame.type == "challenge.verified":
+                latencies.append(time.perf_counter() - sent_at[frame.challenge_id])
         verdicts_done.set()
 
     reader = asyncio.create_task(read_verdicts())
