@@ -11,14 +11,42 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any, Self
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Self, TypeVar
 
 from revotp.replay.http import Connections, HttpError, Response
 from tests.chaos.deployment import signed_generic_webhook
 from tests.integration.conftest import ACME_KEY, bearer
 
 REQUEST_TIMEOUT_S = 30
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+async def each_in_flight(
+    items: Iterable[Item], concurrency: int, act: Callable[[Item], Awaitable[Result]]
+) -> list[Result]:
+    """``act`` on every item, ``concurrency`` at a time; the results in the items' order.
+
+    A fixed set of workers pulls from one iterator: no task and no semaphore waiter per item.
+    Gathering one coroutine per item behind a semaphore cost the load client about 20 µs of CPU
+    per item here, CPU that every figure's client took from the parts it measured. The first
+    failure cancels the rest.
+    """
+    indexed = iter(enumerate(items))
+    results: dict[int, Result] = {}
+
+    async def worker() -> None:
+        for index, item in indexed:
+            results[index] = await act(item)
+
+    async with asyncio.TaskGroup() as workers:
+        for _ in range(concurrency):
+            workers.create_task(worker())
+    return [results[index] for index in range(len(results))]
+
+
 RETRY_PAUSE_S = 0.2  # after a failed connection; a 503 waits its Retry-After, at most 1 s
 
 

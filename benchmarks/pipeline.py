@@ -18,7 +18,7 @@ from pathlib import Path
 
 import msgspec
 
-from benchmarks.client import Client
+from benchmarks.client import Client, each_in_flight
 from benchmarks.cpu import broker_pids, snapshot, spent
 from benchmarks.raw import do_nothing_webhooks, sms_to_nobody
 from revotp.replay.heap import frozen_heap
@@ -96,14 +96,8 @@ async def running(
 async def create_challenges(deployment: Deployment, count: int, *, phones: str) -> list[dict[str, str]]:
     """``count`` challenges through the tenant API, one phone each (``phones``: their first
     digits), ``CREATE_CONCURRENCY`` in flight."""
-    gate = asyncio.Semaphore(CREATE_CONCURRENCY)
     async with Client(deployment.url("ingest"), concurrency=CREATE_CONCURRENCY) as client:
-
-        async def create(n: int) -> dict[str, str]:
-            async with gate:
-                return await client.create(f"{phones}{n:07d}")
-
-        return await asyncio.gather(*(create(n) for n in range(count)))
+        return await each_in_flight(range(count), CREATE_CONCURRENCY, lambda n: client.create(f"{phones}{n:07d}"))
 
 
 def answering_sms(challenge: dict[str, str]) -> dict[str, str]:
@@ -137,20 +131,18 @@ async def end_to_end(
         verdicts_done.set()
 
     reader = asyncio.create_task(read_verdicts())
-    send_gate = asyncio.Semaphore(concurrency)
     client = Client(deployment.url("ingest"), concurrency=concurrency)
 
     async def send(challenge: dict[str, str]) -> None:
         message = answering_sms(challenge)
-        async with send_gate:
-            sent_at[challenge["id"]] = time.perf_counter()
-            await client.deliver(message, within=300)
+        sent_at[challenge["id"]] = time.perf_counter()
+        await client.deliver(message, within=300)
 
     parts = _parts(deployment)
     cpu_before = snapshot(parts)
     started = time.perf_counter()
     async with client:
-        await asyncio.gather(*(send(challenge) for challenge in challenges))
+        await each_in_flight(challenges, concurrency, send)
     accepted_per_s = sms / (time.perf_counter() - started)
     await asyncio.wait_for(verdicts_done.wait(), 300)
     elapsed = time.perf_counter() - started
@@ -201,14 +193,12 @@ async def ingest_alone(logs: Path, *, sms: int, concurrency: int, log_level: str
         running(logs, matchers=0, log_level=log_level, notifier=False) as deployment,
         Client(deployment.url("ingest"), concurrency=concurrency) as client,
     ):
-        gate = asyncio.Semaphore(concurrency)
 
         async def send(n: int) -> None:
-            async with gate:
-                response = await client.post_sms(sms_to_nobody(n))
-                assert response.status == 202, response.status
+            response = await client.post_sms(sms_to_nobody(n))
+            assert response.status == 202, response.status
 
-        await asyncio.gather(*(send(n) for n in range(min(sms, 500))))  # connections, caches
+        await each_in_flight(range(min(sms, 500)), concurrency, send)  # connections, caches
         parts = _parts(deployment)
         rates: list[float] = []
         web: list[float] = []
@@ -217,7 +207,7 @@ async def ingest_alone(logs: Path, *, sms: int, concurrency: int, log_level: str
             web.append(await do_nothing_webhooks(sms, concurrency))
             cpu_before = snapshot(parts)
             started = time.perf_counter()
-            await asyncio.gather(*(send(n) for n in range(number * sms, (number + 1) * sms)))
+            await each_in_flight(range(number * sms, (number + 1) * sms), concurrency, send)
             rates.append(sms / (time.perf_counter() - started))
             for part, seconds in spent(cpu_before, snapshot(parts)).items():
                 cpu_spent[part] = cpu_spent.get(part, 0.0) + seconds

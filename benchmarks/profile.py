@@ -28,7 +28,7 @@ from pathlib import Path
 import aiohttp
 import uvloop
 
-from benchmarks.client import Client
+from benchmarks.client import Client, each_in_flight
 from benchmarks.pipeline import answering_sms, create_challenges, running
 from benchmarks.samples import shares, table
 from tests.chaos.deployment import Deployment
@@ -95,14 +95,10 @@ async def _sample(py_spy: str, pid: int, output: Path, args: argparse.Namespace)
 
 async def _send(deployment: Deployment, challenges: list[dict[str, str]], *, concurrency: int) -> None:
     """Each challenge's right code as a signed webhook."""
-    gate = asyncio.Semaphore(concurrency)
     async with Client(deployment.url("ingest"), concurrency=concurrency) as client:
-
-        async def send(challenge: dict[str, str]) -> None:
-            async with gate:
-                await client.deliver(answering_sms(challenge), within=300)
-
-        await asyncio.gather(*(send(challenge) for challenge in challenges))
+        await each_in_flight(
+            challenges, concurrency, lambda challenge: client.deliver(answering_sms(challenge), within=300)
+        )
 
 
 async def _load(deployment: Deployment, count: int, *, concurrency: int) -> None:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import aio_pika
 import uvloop
 
-from benchmarks.client import Client
+from benchmarks.client import Client, each_in_flight
 from benchmarks.cpu import broker_pids, snapshot, spent
 from revotp.replay.http import Response
 
@@ -77,18 +77,16 @@ async def amqp_round_trip(url: str, count: int) -> BrokerRun:
         consumer = context.Process(target=_consumer_process, args=(url, queue_name, count, ready))
         consumer.start()
         await asyncio.get_running_loop().run_in_executor(None, ready.wait)
-        gate = asyncio.Semaphore(PUBLISH_CONCURRENCY)
         body = b'{"provider": "generic", "text": "483920"}' * 4
 
         async def publish(n: int) -> None:
-            async with gate:
-                message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, message_id=str(n))
-                await channel.default_exchange.publish(message, routing_key=queue_name)
+            message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT, message_id=str(n))
+            await channel.default_exchange.publish(message, routing_key=queue_name)
 
         parts = {"publisher": [os.getpid()], "consumer": [consumer.pid or 0], "RabbitMQ": broker_pids()["RabbitMQ"]}
         cpu_before = snapshot(parts)
         started = time.perf_counter()
-        await asyncio.gather(*(publish(n) for n in range(count)))
+        await each_in_flight(range(count), PUBLISH_CONCURRENCY, publish)
         # The consumer's last ack: read its CPU while it is a zombie, before join reaps it.
         await asyncio.get_running_loop().run_in_executor(None, _exited, consumer)
         elapsed = time.perf_counter() - started
@@ -119,15 +117,13 @@ async def _do_nothing_rate(count: int, concurrency: int, post: Callable[[Client,
     from revotp.replay.ceiling import do_nothing_server
 
     async with do_nothing_server() as base_url, Client(base_url, concurrency=concurrency) as client:
-        gate = asyncio.Semaphore(concurrency)
 
         async def one(n: int) -> None:
-            async with gate:
-                response = await post(client, n)
-                assert response.status == 202, response.status
+            response = await post(client, n)
+            assert response.status == 202, response.status
 
         started = time.perf_counter()
-        await asyncio.gather(*(one(n) for n in range(count)))
+        await each_in_flight(range(count), concurrency, one)
         return count / (time.perf_counter() - started)
 
 
@@ -142,15 +138,13 @@ async def redis_round_trips(url: str, count: int, concurrency: int) -> float:
 
     redis = Redis(connection_pool=BlockingConnectionPool.from_url(url, max_connections=concurrency))
     key = f"revotp-bench-raw-{uuid.uuid4().hex[:8]}"
-    gate = asyncio.Semaphore(concurrency)
 
     async def one(n: int) -> None:
-        async with gate:
-            await redis.set(f"{key}:{n % 100}", n, px=60_000)
+        await redis.set(f"{key}:{n % 100}", n, px=60_000)
 
     try:
         started = time.perf_counter()
-        await asyncio.gather(*(one(n) for n in range(count)))
+        await each_in_flight(range(count), concurrency, one)
         return count / (time.perf_counter() - started)
     finally:
         await redis.delete(*(f"{key}:{n}" for n in range(min(count, 100))))
