@@ -19,6 +19,7 @@ from tests.chaos.deployment import signed_generic_webhook
 from tests.integration.conftest import ACME_KEY, bearer
 
 REQUEST_TIMEOUT_S = 30
+RETRY_PAUSE_S = 0.2  # after a failed connection; a 503 waits its Retry-After, at most 1 s
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -45,9 +46,6 @@ async def each_in_flight(
         for _ in range(concurrency):
             workers.create_task(worker())
     return [results[index] for index in range(len(results))]
-
-
-RETRY_PAUSE_S = 0.2  # after a failed connection; a 503 waits its Retry-After, at most 1 s
 
 
 class Client:

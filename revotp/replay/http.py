@@ -45,7 +45,6 @@ class _Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._answer: asyncio.Future[Response] | None = None
         self._headers: dict[str, str] = {}
-        self._header_name = b""
         self._body: list[bytes] = []
         self.reusable = True
 

@@ -94,9 +94,8 @@ class Report:
     planned: int
     sent: int
     accepted: int
-    refused: dict[
-        str, int
-    ]  # "429 rate_limited" → count; "no answer timeout", "no answer closed", ... for transport errors
+    # "429 rate_limited" → count; a transport error as "no answer timeout", "no answer closed", ...
+    refused: dict[str, int]
     verdicts: dict[str, int]  # event type, or "none", → count of accepted SMS
     expected: int  # SMS with an expected verdict
     as_expected: int

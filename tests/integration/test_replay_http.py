@@ -87,6 +87,18 @@ async def raw_server(
         await asyncio.wait_for(asyncio.gather(*handlers), 5)
 
 
+async def error_from(serve: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]) -> HttpError:
+    """The error one GET to a server of bare sockets that ``serve``s it ends in."""
+    async with raw_server(serve) as url:
+        connections = Connections(url, limit=1, timeout_s=5)
+        try:
+            with pytest.raises(HttpError) as raised:
+                await connections.request("GET", "/")
+        finally:
+            await connections.close()
+    return raised.value
+
+
 def echo_app(peers: list[tuple[str, int]]) -> web.Application:
     """Echoes the request; notes each request's client address (one per connection)."""
 
@@ -205,14 +217,7 @@ async def test_an_answer_that_is_not_http_is_an_error_not_a_hang():
         await writer.drain()
         await reader.read()
 
-    async with raw_server(garbage) as url:
-        connections = Connections(url, limit=1, timeout_s=5)
-        try:
-            with pytest.raises(HttpError) as raised:
-                await connections.request("GET", "/")
-        finally:
-            await connections.close()
-    assert raised.value.reason.startswith("bad answer")
+    assert (await error_from(garbage)).reason.startswith("bad answer")
 
 
 async def test_a_server_that_closes_mid_answer_is_an_error():
@@ -222,14 +227,7 @@ async def test_a_server_that_closes_mid_answer_is_an_error():
         await writer.drain()
         writer.close()
 
-    async with raw_server(cut) as url:
-        connections = Connections(url, limit=1, timeout_s=5)
-        try:
-            with pytest.raises(HttpError) as raised:
-                await connections.request("GET", "/")
-        finally:
-            await connections.close()
-    assert raised.value.reason == "closed"
+    assert (await error_from(cut)).reason == "closed"
 
 
 async def test_nothing_listening_is_a_connection_error():
