@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import multiprocessing
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 
 from revotp.replay.heap import frozen_heap
@@ -24,7 +24,9 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _serve_nothing(port: int, ready: multiprocessing.synchronize.Event) -> None:
+def serve_nothing(port: int, on_ready: Callable[[], object] = lambda: None) -> None:
+    """Serve the do-nothing handler on ``port`` until killed (also run alone, under a profiler:
+    ``benchmarks/instructions.py``)."""
     import uvloop
     from aiohttp import web
 
@@ -38,10 +40,14 @@ def _serve_nothing(port: int, ready: multiprocessing.synchronize.Event) -> None:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()
-        ready.set()
+        on_ready()
         await asyncio.Event().wait()
 
     uvloop.run(main())
+
+
+def _serve_nothing(port: int, ready: multiprocessing.synchronize.Event) -> None:
+    serve_nothing(port, ready.set)
 
 
 @contextlib.asynccontextmanager

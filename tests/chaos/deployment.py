@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +51,18 @@ class Deployment:
         self.processes: dict[str, ServiceProcess] = {}
         self.session = aiohttp.ClientSession()
 
-    def start(self, name: str) -> ServiceProcess:
-        """Start ``ingest``, ``notifier`` or ``matcher-<n>`` (a name may be started again after a kill)."""
+    def start(self, name: str, *, wrapper: Sequence[str] = ()) -> ServiceProcess:
+        """Start ``ingest``, ``notifier`` or ``matcher-<n>`` (a name may be started again after a
+        kill), under ``wrapper`` if given (a profiler)."""
         service = name.split("-")[0]
         if name in self.processes:
             self.processes[name].terminate()  # reap the one it replaces and close its log
         process = ServiceProcess(
-            service, self.env, PORT_VARIABLES[service], str(self.logs / f"{name}-{uuid.uuid4().hex[:6]}.log")
+            service,
+            self.env,
+            PORT_VARIABLES[service],
+            str(self.logs / f"{name}-{uuid.uuid4().hex[:6]}.log"),
+            wrapper=wrapper,
         )
         self.processes[name] = process
         return process

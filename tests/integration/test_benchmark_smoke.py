@@ -97,3 +97,36 @@ async def test_a_short_profile_samples_every_service(tmp_path: Path):
         assert int(counted[1].replace(",", "")) > 0, f"py-spy caught nothing of {service}"
         assert (tmp_path / f"{service}.txt").read_text().strip()
     assert "receive_sms (ingest/inbound.py:" in (tmp_path / "ingest.txt").read_text(), "no webhook was caught"
+
+
+@pytest.mark.single_redis
+async def test_instructions_per_request_are_counted_for_ingest_and_its_yardstick():
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "benchmarks.instructions",
+        "--requests",
+        "20",
+        "--concurrency",
+        "4",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 300)
+    assert process.returncode == 0, stderr.decode()[-2000:]
+    rows = re.findall(r"^\| (.+?) \| ([\d,]+) \| (\d+\.\d\d)x(?: web)? \|$", stdout.decode(), re.MULTILINE)
+    assert [figure.split(",")[0] for figure, _, _ in rows] == [
+        "do-nothing aiohttp handler",
+        "ingest",
+        "ingest",
+        "do-nothing aiohttp handler",
+        "ingest",
+    ], stdout.decode()
+    thousands = [int(count.replace(",", "")) for _, count, _ in rows]
+    ratios = [float(ratio) for _, _, ratio in rows]
+    assert all(count > 0 for count in thousands)
+    assert ratios[0] == ratios[3] == 1.0
+    # ingest does the handler's work and more: each of its ratios below the yardstick's
+    assert all(0 < ratio < 1 for ratio in (ratios[1], ratios[2], ratios[4])), ratios
+    # its own figures: each is the yardstick's instructions over ingest's
+    assert abs(ratios[1] - thousands[0] / thousands[1]) < 0.02

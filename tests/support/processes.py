@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from asyncio.subprocess import Process
+from collections.abc import Sequence
 
 import aiohttp
 
@@ -50,14 +51,17 @@ async def run_revotp(
 class ServiceProcess:
     """``python -m <service>`` with its own environment, its health port, and its log file."""
 
-    def __init__(self, service: str, env: dict[str, str], port_variable: str, log_path: str) -> None:
+    def __init__(
+        self, service: str, env: dict[str, str], port_variable: str, log_path: str, *, wrapper: Sequence[str] = ()
+    ) -> None:
+        """``wrapper``: a command the interpreter runs under (a profiler's)."""
         self.service = service
         self.port = free_port()
         self.log_path = log_path
         full_env = {**os.environ, **env, port_variable: str(self.port), "REVOTP_LOG_JSON": "1"}
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", service],
+            [*wrapper, sys.executable, "-m", service],
             env=full_env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
