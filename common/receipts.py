@@ -8,6 +8,12 @@ The claims are fixed by the event; Ed25519 signatures are deterministic too, so 
 the callbacks, signing the same event apart, send the same receipt. ES256 signatures differ each
 time they are made: two receipts of one verification, both valid.
 
+An Ed25519 receipt is written here, the compact JWS that PyJWT writes (the same bytes, checked by
+``tests/unit/test_receipt_signing.py``) and signed by libsodium: one verification's receipt
+cost the notifier 35 µs through PyJWT and OpenSSL, 20 µs so (OpenSSL's Ed25519 alone 26 µs,
+libsodium's 16), most of the notifier's CPU per verdict (``benchmarks/RESULTS.md``, 2026-12-08).
+ES256 receipts are still PyJWT's.
+
 Every key that ever signed is kept in the JWKS (``<namespace>:receipt-keys``) so that receipts
 signed before a key rotation still verify; ``revotp receipt-keys forget KID`` removes one.
 """
@@ -23,6 +29,7 @@ from typing import Any
 
 import jwt
 import msgspec
+import nacl.signing
 import structlog
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -76,6 +83,7 @@ class ReceiptSigner:
         self._key = key
         self._issuer = issuer
         self._signed: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._ed25519 = _Ed25519Jws(key, self.kid) if isinstance(key, Ed25519PrivateKey) else None
 
     def receipt(self, tenant_id: str, event: Event) -> str:
         """The receipt of a verified event (the same one each time it is asked for)."""
@@ -94,13 +102,35 @@ class ReceiptSigner:
             "external_id": event.external_id,
             "ctx": context_digest(event.context),
         }
-        # The claims are JSON already (msgspec): PyJWT's JWS layer signs them as they are,
-        # without its JWT layer's second pass over them (8 % of a notifier's CPU under load).
-        signed = _JWS.encode(_CLAIMS.encode(claims), self._key, algorithm=self.algorithm, headers={"kid": self.kid})
+        # The claims are JSON already (msgspec), signed as they are: no JWT layer's second pass
+        # over them (8 % of a notifier's CPU under load).
+        payload = _CLAIMS.encode(claims)
+        if self._ed25519 is not None:
+            signed = self._ed25519.encode(payload)
+        else:
+            signed = _JWS.encode(payload, self._key, algorithm=self.algorithm, headers={"kid": self.kid})
         self._signed[(tenant_id, event.challenge_id)] = signed
         if len(self._signed) > _CACHED:
             self._signed.popitem(last=False)
         return signed
+
+
+class _Ed25519Jws:
+    """Compact ``EdDSA`` JWS (RFC 7515, 8037) with PyJWT's header, signed by libsodium."""
+
+    def __init__(self, key: Ed25519PrivateKey, kid: str) -> None:
+        seed = key.private_bytes(
+            serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+        )
+        self._signing_key = nacl.signing.SigningKey(seed)
+        # PyJWT's header: its fields sorted, no spaces.
+        header = json.dumps({"alg": "EdDSA", "kid": kid, "typ": "JWT"}, separators=(",", ":"), sort_keys=True)
+        self._header = _b64url(header.encode())
+
+    def encode(self, payload: bytes) -> str:
+        signing_input = f"{self._header}.{_b64url(payload)}"
+        signature = self._signing_key.sign(signing_input.encode()).signature
+        return f"{signing_input}.{_b64url(signature)}"
 
 
 async def load_signer(redis: RedisClient, settings: Settings, names: Names) -> ReceiptSigner:
