@@ -1,5 +1,6 @@
 """``python -m benchmarks.instructions``: instructions per request, counted by valgrind's
-callgrind, for ingest and for the do-nothing aiohttp handler, and their ratio.
+callgrind, for ingest and for the do-nothing aiohttp handler, and their ratio; then per verified
+SMS for a matcher and for the notifier, which have no such yardstick.
 
 Throughput and CPU time on this machine move by a third within minutes and three-fold from
 one day to the next (``RESULTS.md``): a ratio of two rates taken minutes apart can swing by
@@ -11,7 +12,8 @@ last answer (``callgrind_control`` zeroes the counters, then dumps them). Not co
 kernel's work on its behalf, cache misses, waiting. So a ratio here is not a ratio of time,
 but it moves only when the code does. A process under callgrind runs some 30 times slower, so
 its group commits carry more per round trip than at full speed: ingest's counts are a floor.
-Ingest runs alone (no matcher, no notifier); the SMS it queues go with its namespace.
+For ingest's figures it runs alone (no matcher, no notifier); the SMS it queues go with its
+namespace.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import platform
 import sys
@@ -31,10 +34,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
+import aiohttp
 import uvloop
 
 from benchmarks.client import Client, each_in_flight
-from benchmarks.pipeline import NUMBER_RATE_LIMIT, answering_sms
+from benchmarks.pipeline import NUMBER_RATE_LIMIT, answering_sms, create_challenges
 from benchmarks.raw import sms_to_nobody
 from revotp.replay.ceiling import free_port
 from revotp.replay.http import HttpError, Response
@@ -42,6 +46,7 @@ from tests.chaos.deployment import Deployment
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 WARM_UP = 100  # requests before counting: connections, caches, the first-call paths
+VERDICTS_WITHIN_S = 600  # a matcher and the notifier under callgrind run some 30 times slower
 
 Item = TypeVar("Item")
 
@@ -49,13 +54,16 @@ Item = TypeVar("Item")
 @dataclass(frozen=True)
 class Counted:
     figure: str
-    instructions: float  # per request
-    yardstick: float | None = None  # the do-nothing handler's per request, for the same requests
+    instructions: float  # per request, or per verified SMS
+    yardstick: float | None = None  # the do-nothing handler's, for the same requests
 
-    @property
-    def ratio(self) -> float:
+    def ratio_cell(self) -> str:
         """The rate ratio if both sides were bound by these instructions alone."""
-        return 1.0 if self.yardstick is None else self.yardstick / self.instructions
+        if self.yardstick is None:
+            return ""
+        if self.yardstick == self.instructions:
+            return "1.00x"
+        return f"{self.yardstick / self.instructions:.2f}x web"
 
 
 class Callgrind:
@@ -67,11 +75,22 @@ class Callgrind:
 
     async def count(self, pid: int, requests: int, load: Awaitable[None]) -> float:
         """Instructions per request that ``pid`` executed while ``load`` ran."""
-        await _control("-z", pid)
-        await load
-        await _control("-d", pid)
+        [per_request] = await count_together([(self, pid)], requests, load)
+        return per_request
+
+    def newest_total(self) -> int:
         dumps = sorted(self._out.parent.glob(self._out.name + ".*"), key=lambda path: path.stat().st_mtime)
-        return _total(dumps[-1]) / requests
+        return _total(dumps[-1])
+
+
+async def count_together(counted: list[tuple[Callgrind, int]], per: int, load: Awaitable[None]) -> list[float]:
+    """Instructions per item (of ``per`` items) that each process executed while ``load`` ran."""
+    for _, pid in counted:
+        await _control("-z", pid)
+    await load
+    for _, pid in counted:
+        await _control("-d", pid)
+    return [callgrind.newest_total() / per for callgrind, _ in counted]
 
 
 async def _control(option: str, pid: int) -> None:
@@ -96,12 +115,15 @@ async def main(args: argparse.Namespace) -> None:
         directory = Path(scratch)
         nothing_webhook, nothing_create = await _do_nothing(directory, args)
         creation, known, unknown = await _ingest(directory, args)
+        matcher, notifier = await _downstream(directory, args)
     rows = [
-        Counted("do-nothing aiohttp handler, a signed webhook", nothing_webhook),
+        Counted("do-nothing aiohttp handler, a signed webhook", nothing_webhook, nothing_webhook),
         Counted("ingest, a webhook from a phone it created a challenge for", known, nothing_webhook),
         Counted("ingest, a webhook from a phone it does not know (ingest alone's load)", unknown, nothing_webhook),
-        Counted("do-nothing aiohttp handler, a challenge creation request", nothing_create),
+        Counted("do-nothing aiohttp handler, a challenge creation request", nothing_create, nothing_create),
         Counted("ingest, a challenge creation", creation, nothing_create),
+        Counted("a matcher (one), per verified SMS", matcher),
+        Counted("the notifier, per verified SMS sent to one tenant socket", notifier),
     ]
     table = _table(rows, args)
     print(table)
@@ -116,14 +138,13 @@ async def main(args: argparse.Namespace) -> None:
 def _table(rows: list[Counted], args: argparse.Namespace) -> str:
     lines = [
         (
-            f"| instructions per request (callgrind, {args.requests:,} requests, {args.concurrency} in flight) "
+            f"| instructions (callgrind, {args.requests:,} requests or SMS, {args.concurrency} in flight) "
             "| thousands | ratio |"
         ),
         "|---|---|---|",
     ]
     for row in rows:
-        ratio = "1.00x" if row.yardstick is None else f"{row.ratio:.2f}x web"
-        lines.append(f"| {row.figure} | {row.instructions / 1000:,.0f} | {ratio} |")
+        lines.append(f"| {row.figure} | {row.instructions / 1000:,.0f} | {row.ratio_cell()} |")
     return "\n".join(lines)
 
 
@@ -196,6 +217,56 @@ async def _ingest(directory: Path, args: argparse.Namespace) -> tuple[float, flo
     finally:
         await deployment.close()
     return creation, known, unknown
+
+
+async def _downstream(directory: Path, args: argparse.Namespace) -> tuple[float, float]:
+    """A matcher's and the notifier's instructions per verified SMS, both under callgrind while
+    ingest runs at full speed. The sweeper runs once a minute here, so that its idle rounds (it
+    reads the expiry index's 32 buckets each time) are not counted against the SMS."""
+    matcher, notifier = Callgrind(directory, "matcher"), Callgrind(directory, "notifier")
+    deployment = Deployment(
+        f"revotp-bench-{uuid.uuid4().hex[:8]}",
+        directory,
+        REVOTP_NUMBER_RATE_LIMIT=NUMBER_RATE_LIMIT,
+        REVOTP_SWEEP_INTERVAL_S="60",
+        REVOTP_FEED_BLOCK_MS="1000",
+    )
+    try:
+        deployment.start("ingest")
+        deployment.start("matcher-1", wrapper=matcher.wrapper)
+        deployment.start("notifier", wrapper=notifier.wrapper)
+        await asyncio.gather(*(process.wait_ready(within=300) for process in deployment.processes.values()))
+        warm_up = await create_challenges(deployment, WARM_UP, phones="+3365")
+        counted = await create_challenges(deployment, args.requests, phones="+3361")
+        socket = await deployment.ready_socket()
+        async with _client(deployment.url("ingest"), args) as client:
+            await _verified(socket, client, warm_up, args)
+            pids = [deployment.processes[name].process.pid for name in ("matcher-1", "notifier")]
+            per_sms = await count_together(
+                list(zip((matcher, notifier), pids, strict=True)),
+                args.requests,
+                _verified(socket, client, counted, args),
+            )
+        await socket.close()
+    finally:
+        await deployment.close()
+    return per_sms[0], per_sms[1]
+
+
+async def _verified(
+    socket: aiohttp.ClientWebSocketResponse, client: Client, challenges: list[dict[str, str]], args: argparse.Namespace
+) -> None:
+    """Each challenge answered by its SMS, and every verdict read off the tenant socket."""
+
+    async def read() -> None:
+        verified = 0
+        while verified < len(challenges):
+            if json.loads(await socket.receive_str())["type"] == "challenge.verified":
+                verified += 1
+
+    reader = asyncio.create_task(read())
+    await _send(challenges, lambda challenge: _accepted(client.post_sms(answering_sms(challenge))), args)
+    await asyncio.wait_for(reader, VERDICTS_WITHIN_S)
 
 
 @contextlib.asynccontextmanager
