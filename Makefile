@@ -32,7 +32,7 @@ lock: install  ## pin every dependency, with hashes, from pyproject.toml (requir
 services:  ## start RabbitMQ and Redis unless they already listen
 	bin/ensure-services
 
-tools:  ## the browser and QR decoder the page tests drive (Debian packages)
+tools:  ## the browser, QR decoder and valgrind the tests drive (Debian packages)
 	bin/ensure-tools
 
 demo: install services  ## the whole pipeline in one process, with a demo tenant
