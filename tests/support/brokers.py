@@ -22,6 +22,7 @@ from tests.support.processes import die_with_parent
 
 # A test's own Redis answers in milliseconds; a reply slower than this is a hang worth naming.
 REPLY_TIMEOUT_S = 10.0
+SIGTERM_AGAIN_AFTER_S = 1.0  # a server that refused a shutdown is asked again
 
 
 def _listening(port: int) -> bool:
@@ -193,15 +194,21 @@ class OwnRedis:
     async def stop(self, within: float = 30.0) -> None:
         """A clean shutdown (SIGTERM): Redis flushes its append-only file and exits.
 
-        A server still up after ``within`` seconds is killed and the test fails, with its log."""
+        Redis refuses to shut down while it writes its first append-only file (a replica just
+        after its full sync: "Writing initial AOF, can't exit"), and stays up; so SIGTERM is sent
+        again each second. A server still up after ``within`` seconds is killed and the test
+        fails, with its log."""
         if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.process.wait(), within)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
-                raise RuntimeError(f"redis-server on {self.port} ignored SIGTERM\n{self.log_tail()}") from None
+            deadline = time.monotonic() + within
+            while self.process.returncode is None:
+                self.process.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(self.process.wait(), SIGTERM_AGAIN_AFTER_S)
+                except TimeoutError:
+                    if time.monotonic() > deadline:
+                        self.process.kill()
+                        await self.process.wait()
+                        raise RuntimeError(f"redis-server on {self.port} ignored SIGTERM\n{self.log_tail()}") from None
         await wait_listening(self.port, up=False)
 
     def log_tail(self, lines: int = 30) -> str:
