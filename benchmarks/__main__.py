@@ -7,17 +7,15 @@ Everything runs on this machine in one go, so each ratio compares figures measur
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import tempfile
 from collections.abc import Awaitable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from pathlib import Path
 
 import uvloop
 
+from benchmarks import results
 from benchmarks.memory import bytes_per_pending_challenge
 from benchmarks.pipeline import (
     CREATE_CONCURRENCY,
@@ -34,9 +32,6 @@ from benchmarks.raw import amqp_round_trip, do_nothing_creates, do_nothing_webho
 from benchmarks.sockets import IdleSockets, idle_sockets
 from tests.integration.conftest import AMQP_URL, REDIS_URL
 from tests.support.redis_cluster import OwnRedisCluster
-
-RESULTS = Path(__file__).with_name("RESULTS.md")
-
 
 # How far the broker yardstick may move between the start and the end of one run before the
 # table says the machine was unsteady (shared hosts drift by a third within minutes).
@@ -191,11 +186,7 @@ async def main(args: argparse.Namespace) -> None:
     table = _table(raw, alone, runs, paced, memory, sockets)
     print("\n" + table)
     if args.append:
-        machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        with RESULTS.open("a") as results:
-            results.write(f"\n### {stamp} — {machine}{' — ' + args.label if args.label else ''}\n\n{table}\n")
-        print(f"\nappended to {RESULTS}")
+        results.append(table, args.label)
 
 
 async def _beside_the_broker(measuring: Awaitable[EndToEnd], messages: int) -> EndToEnd:

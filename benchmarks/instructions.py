@@ -22,21 +22,19 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
 import aiohttp
 import uvloop
 
+from benchmarks import results
 from benchmarks.client import Client, each_in_flight
 from benchmarks.pipeline import NUMBER_RATE_LIMIT, answering_sms, create_challenges
 from benchmarks.raw import sms_to_nobody
@@ -44,7 +42,6 @@ from revotp.replay.ceiling import free_port
 from revotp.replay.http import HttpError, Response
 from tests.chaos.deployment import Deployment
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 WARM_UP = 100  # requests before counting: connections, caches, the first-call paths
 VERDICTS_WITHIN_S = 600  # a matcher and the notifier under callgrind run some 30 times slower
 
@@ -128,11 +125,7 @@ async def main(args: argparse.Namespace) -> None:
     table = _table(rows, args)
     print(table)
     if args.append:
-        machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        with RESULTS.open("a") as results:
-            results.write(f"\n### {stamp} — {machine} — instructions per request\n\n{table}\n")
-        print(f"\nappended to {RESULTS}")
+        results.append(table, "instructions per request")
 
 
 def _table(rows: list[Counted], args: argparse.Namespace) -> str:
