@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import json
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -36,7 +34,7 @@ import uvloop
 
 from benchmarks import results
 from benchmarks.client import Client, each_in_flight
-from benchmarks.pipeline import NUMBER_RATE_LIMIT, answering_sms, create_challenges
+from benchmarks.pipeline import NUMBER_RATE_LIMIT, answering_sms, create_challenges, read_verdict
 from benchmarks.raw import sms_to_nobody
 from revotp.replay.ceiling import free_port
 from revotp.replay.http import HttpError, Response
@@ -52,15 +50,14 @@ Item = TypeVar("Item")
 class Counted:
     figure: str
     instructions: float  # per request, or per verified SMS
-    yardstick: float | None = None  # the do-nothing handler's, for the same requests
+    against: float | None = None  # the do-nothing handler's, for the same requests
+    yardstick: bool = False  # the do-nothing handler's own row
 
     def ratio_cell(self) -> str:
         """The rate ratio if both sides were bound by these instructions alone."""
-        if self.yardstick is None:
-            return ""
-        if self.yardstick == self.instructions:
+        if self.yardstick:
             return "1.00x"
-        return f"{self.yardstick / self.instructions:.2f}x web"
+        return "" if self.against is None else f"{self.against / self.instructions:.2f}x web"
 
 
 class Callgrind:
@@ -114,10 +111,10 @@ async def main(args: argparse.Namespace) -> None:
         creation, known, unknown = await _ingest(directory, args)
         matcher, notifier = await _downstream(directory, args)
     rows = [
-        Counted("do-nothing aiohttp handler, a signed webhook", nothing_webhook, nothing_webhook),
+        Counted("do-nothing aiohttp handler, a signed webhook", nothing_webhook, yardstick=True),
         Counted("ingest, a webhook from a phone it created a challenge for", known, nothing_webhook),
         Counted("ingest, a webhook from a phone it does not know (ingest alone's load)", unknown, nothing_webhook),
-        Counted("do-nothing aiohttp handler, a challenge creation request", nothing_create, nothing_create),
+        Counted("do-nothing aiohttp handler, a challenge creation request", nothing_create, yardstick=True),
         Counted("ingest, a challenge creation", creation, nothing_create),
         Counted("a matcher (one), per verified SMS", matcher),
         Counted("the notifier, per verified SMS sent to one tenant socket", notifier),
@@ -155,7 +152,7 @@ async def _do_nothing(directory: Path, args: argparse.Namespace) -> tuple[float,
         stderr=asyncio.subprocess.DEVNULL,
     )
     try:
-        async with _client(f"http://127.0.0.1:{port}", args) as client:
+        async with Client(f"http://127.0.0.1:{port}", concurrency=args.concurrency) as client:
             await _answering(client)
             await _send(range(WARM_UP), lambda n: _accepted(client.post_sms(sms_to_nobody(n))), args)
             webhook = await callgrind.count(
@@ -185,7 +182,7 @@ async def _ingest(directory: Path, args: argparse.Namespace) -> tuple[float, flo
         ingest = deployment.start("ingest", wrapper=callgrind.wrapper)
         await ingest.wait_ready(within=300)
         pid = ingest.process.pid
-        async with _client(ingest.url, args) as client:
+        async with Client(ingest.url, concurrency=args.concurrency) as client:
             await _send(range(WARM_UP), lambda n: client.create(f"+3364{n:07d}"), args)
             await _send(range(WARM_UP), lambda n: _accepted(client.post_sms(sms_to_nobody(n))), args)
             challenges: list[dict[str, str]] = []
@@ -232,7 +229,7 @@ async def _downstream(directory: Path, args: argparse.Namespace) -> tuple[float,
         warm_up = await create_challenges(deployment, WARM_UP, phones="+3365")
         counted = await create_challenges(deployment, args.requests, phones="+3361")
         socket = await deployment.ready_socket()
-        async with _client(deployment.url("ingest"), args) as client:
+        async with Client(deployment.url("ingest"), concurrency=args.concurrency) as client:
             await _verified(socket, client, warm_up, args)
             pids = [deployment.processes[name].process.pid for name in ("matcher-1", "notifier")]
             per_sms = await count_together(
@@ -254,18 +251,12 @@ async def _verified(
     async def read() -> None:
         verified = 0
         while verified < len(challenges):
-            if json.loads(await socket.receive_str())["type"] == "challenge.verified":
+            if read_verdict(await socket.receive_str()).type == "challenge.verified":
                 verified += 1
 
     reader = asyncio.create_task(read())
     await _send(challenges, lambda challenge: _accepted(client.post_sms(answering_sms(challenge))), args)
     await asyncio.wait_for(reader, VERDICTS_WITHIN_S)
-
-
-@contextlib.asynccontextmanager
-async def _client(url: str, args: argparse.Namespace) -> AsyncIterator[Client]:
-    async with Client(url, concurrency=args.concurrency) as client:
-        yield client
 
 
 async def _answering(client: Client, within: float = 300) -> None:

@@ -41,7 +41,7 @@ class _Verdict(msgspec.Struct):
     challenge_id: str = ""
 
 
-_read_verdict = msgspec.json.Decoder(_Verdict).decode
+read_verdict = msgspec.json.Decoder(_Verdict).decode
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,7 @@ async def end_to_end(
 
     async def read_verdicts() -> None:
         while len(latencies) < sms:
-            frame = _read_verdict(await ws.receive_str())
+            frame = read_verdict(await ws.receive_str())
             if frame.type == "challenge.verified":
                 latencies.append(time.perf_counter() - sent_at[frame.challenge_id])
         verdicts_done.set()
