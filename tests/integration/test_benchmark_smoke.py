@@ -10,35 +10,24 @@ from pathlib import Path
 import pytest
 
 
+async def printed_by(module: str, *args: str, within: float) -> str:
+    """What ``python -m <module> <args>`` prints, once it has exited 0."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), within)
+    assert process.returncode == 0, stderr.decode()[-2000:]
+    return stdout.decode()
+
+
 @pytest.mark.single_redis  # the benchmark measures the one server on this machine
 async def test_a_small_benchmark_run_prints_every_ratio():
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
+    table = await printed_by(
         "benchmarks",
-        "--sms",
-        "60",
-        "--matchers",
-        "1",
-        "--challenges",
-        "200",
-        "--sockets",
-        "20",
-        "--offered",
-        "0.005",
-        "--paced-s",
-        "1",
-        "--paced-rounds",
-        "2",
-        "--rounds",
-        "2",
-        "--redis-cluster",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode == 0, stderr.decode()[-2000:]
-    table = stdout.decode()
+        "--sms", "60", "--matchers", "1", "--challenges", "200", "--sockets", "20", "--offered", "0.005",
+        "--paced-s", "1", "--paced-rounds", "2", "--rounds", "2", "--redis-cluster",
+        within=120,
+    )  # fmt: skip
     assert "REVOTP_NUMBER_RATE_LIMIT=" in table  # the limits in force are printed
     ratios = [float(ratio) for ratio in re.findall(r"\| (\d+\.\d\d)x(?: broker| web)? \|", table)]
     # Three raw yardsticks, ingest alone, then on one Redis and on a cluster: verified against
@@ -83,14 +72,9 @@ async def test_a_small_benchmark_run_prints_every_ratio():
 
 @pytest.mark.single_redis
 async def test_a_short_profile_samples_every_service(tmp_path: Path):
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "benchmarks.profile", "--sms", "1500", "--seconds", "1", "--top", "5",
-        "--out", str(tmp_path),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode == 0, stderr.decode()[-2000:]
-    report = stdout.decode()
+    report = await printed_by(
+        "benchmarks.profile", "--sms", "1500", "--seconds", "1", "--top", "5", "--out", str(tmp_path), within=120
+    )
     for service in ("ingest", "notifier", "matcher-1"):
         counted = re.search(rf"#### {service}: ([\d,]+) samples", report)
         assert counted, report
@@ -101,20 +85,8 @@ async def test_a_short_profile_samples_every_service(tmp_path: Path):
 
 @pytest.mark.single_redis
 async def test_instructions_are_counted_for_every_service_and_ingests_yardstick():
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "benchmarks.instructions",
-        "--requests",
-        "20",
-        "--concurrency",
-        "4",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 400)
-    assert process.returncode == 0, stderr.decode()[-2000:]
-    rows = re.findall(r"^\| ([^|]+?) \| ([\d,]+) \| (.*?) ?\|$", stdout.decode(), re.MULTILINE)
+    printed = await printed_by("benchmarks.instructions", "--requests", "20", "--concurrency", "4", within=400)
+    rows = re.findall(r"^\| ([^|]+?) \| ([\d,]+) \| (.*?) ?\|$", printed, re.MULTILINE)
     assert [figure.split(",")[0] for figure, _, _ in rows] == [
         "do-nothing aiohttp handler",
         "ingest",
@@ -123,7 +95,7 @@ async def test_instructions_are_counted_for_every_service_and_ingests_yardstick(
         "ingest",
         "a matcher (one)",
         "the notifier",
-    ], stdout.decode()
+    ], printed
     thousands = [int(count.replace(",", "")) for _, count, _ in rows]
     assert all(count > 0 for count in thousands)
     ratios = [float(cell.removesuffix(" web").removesuffix("x")) for _, _, cell in rows[:5]]
